@@ -1,0 +1,68 @@
+"""The application factory: settings, engine, extensions, blueprints, security headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from htmx_flask import Htmx
+from markupsafe import Markup
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import ensure_secret_key, load_settings
+from .db import make_engine, make_sessionmaker
+from .paths import STATIC_DIR, resource_dir
+from .render import markdown_to_html
+from .web import auth, csrf, errors, health, judge, projects
+from .web import db as web_db
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+@dataclass(frozen=True)
+class WorkbenchState:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings(test_config)
+    ensure_secret_key(settings)
+    app = Flask(
+        "workbench",
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(STATIC_DIR),
+        instance_path=settings["INSTANCE_PATH"],
+    )
+    app.config.update(settings)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["workbench"] = WorkbenchState(engine, make_sessionmaker(engine))
+    Htmx(app)
+    web_db.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth.bp, projects.bp, judge.bp, health.bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
+    app.after_request(_security_headers)
+    return app

@@ -1,0 +1,376 @@
+"""The ``workbench`` command. Printing and formatting live here and nowhere else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from . import __version__
+from .config import load_settings
+from .db import make_engine
+from .errors import InvalidInput, WorkbenchError
+from .paths import DEMO_DIR, resource_dir
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def open_session(upgrade: bool = False):
+    """A session on the configured database that commits if the block succeeds."""
+    url = load_settings()["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if upgrade:
+        from .migrate import upgrade as run_upgrade
+
+        run_upgrade(url)
+    engine = make_engine(url)
+    try:
+        if not inspect(engine).has_table("alembic_version"):
+            _fail(f"The database at {engine.url.render_as_string(hide_password=True)} has no tables yet: run `workbench db upgrade`.")
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        engine.dispose()
+
+
+def _report(exc: WorkbenchError) -> None:
+    _fail(f"error: {exc}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="workbench")
+def main():
+    """workbench: rate LLM outputs against versioned rubrics, measure agreement, export preferences.
+
+    Settings come from WORKBENCH_* environment variables (see the README).
+    """
+
+
+# -- database ---------------------------------------------------------------------------
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str):
+    """Apply the migrations (creates the database if needed)."""
+    from .migrate import upgrade
+
+    url = load_settings()["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(url, revision)
+    click.echo(f"database at {make_engine(url).url.render_as_string(hide_password=True)} is at {revision}")
+
+
+# -- users ------------------------------------------------------------------------------
+
+
+@main.group()
+def users():
+    """Accounts and roles."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["rater", "author", "researcher", "admin"]), default="rater", show_default=True)
+@click.option("--name", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+def users_create(email: str, role: str, name: str, password: str):
+    """Create a user who logs in with EMAIL."""
+    from .services.users import create_user
+
+    try:
+        with open_session() as session:
+            user = create_user(session, email, role, password, name=name)
+            click.echo(f"created {user.role.value} {user.email}")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+@main.group()
+def tokens():
+    """API bearer tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="A label for the token.")
+def tokens_create(email: str, name: str):
+    """Create an API token for EMAIL and print it once (only its hash is stored)."""
+    from .services.users import create_api_token, get_user_by_email
+
+    try:
+        with open_session() as session:
+            token = create_api_token(session, get_user_by_email(session, email), name)
+        click.echo(token)
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+# -- rubrics ----------------------------------------------------------------------------
+
+
+@main.group()
+def rubrics():
+    """Rubric files."""
+
+
+def _rubric_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml", ".json"} and not p.name.endswith(".schema.json"))
+        else:
+            files.append(path)
+    return files
+
+
+@rubrics.command("validate")
+@click.argument("paths", nargs=-1, required=True)
+def rubrics_validate(paths: tuple[str, ...]):
+    """Check rubric files (or folders of them) against rubrics/rubric.schema.json."""
+    from .rubric import load_rubric_file
+
+    bad = 0
+    for path in _rubric_files(paths):
+        try:
+            doc = load_rubric_file(path)
+            click.echo(f"ok   {path}  ({doc.slug}, sha256 {doc.sha256[:12]})")
+        except InvalidInput as exc:
+            bad += 1
+            click.echo(f"FAIL {exc.summary}")
+            for error in exc.errors:
+                click.echo(f"     {error}")
+    if bad:
+        sys.exit(1)
+
+
+@rubrics.command("load")
+@click.argument("paths", nargs=-1, required=True)
+def rubrics_load(paths: tuple[str, ...]):
+    """Store rubric files as published versions (same content = same version)."""
+    from .rubric import load_rubric_file
+    from .services.rubrics import load_rubric
+
+    try:
+        with open_session() as session:
+            for path in _rubric_files(paths):
+                outcome = load_rubric(session, load_rubric_file(path))
+                state = "new" if outcome.created else "unchanged"
+                click.echo(f"{outcome.version.rubric.slug} v{outcome.version.number} ({state})")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+# -- projects, import, export -----------------------------------------------------------
+
+
+@main.group()
+def projects():
+    """Rating projects."""
+
+
+@projects.command("create")
+@click.argument("name")
+@click.option("--rubric", "rubric_slug", required=True, help="Rubric slug (load it first).")
+@click.option("--overlap", default=3, show_default=True, help="Judgments wanted per item.")
+@click.option("--pin-version", type=int, default=None, help="Pin a rubric version; default: follow the latest published.")
+def projects_create(name: str, rubric_slug: str, overlap: int, pin_version: int | None):
+    """Create a project NAME rated with a rubric."""
+    from .services.projects import create_project
+
+    try:
+        with open_session() as session:
+            project = create_project(session, name, rubric_slug, overlap_k=overlap, pin_version=pin_version)
+            click.echo(f"created project {project.id} {project.name!r} ({project.task_kind.value}, overlap {overlap})")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+@projects.command("list")
+def projects_list():
+    """List projects with their progress."""
+    from .services.projects import list_projects, project_progress
+
+    with open_session() as session:
+        for project in list_projects(session):
+            p = project_progress(session, project)
+            click.echo(f"{project.id:>4}  {project.name}  items={p.items}  judgments={p.judgments}/{p.target_judgments}")
+
+
+@main.command("import")
+@click.argument("project")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_command(project: str, file: str):
+    """Import items from a JSON Lines FILE into PROJECT (name or id); all rows or none."""
+    from .services.imports import import_items
+    from .services.projects import resolve_project
+
+    try:
+        with open_session() as session, open(file, encoding="utf-8") as lines:
+            report = import_items(session, resolve_project(session, project), lines)
+        click.echo(f"imported {report.imported} item(s); {report.duplicates} already present, left unchanged")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+@main.command("export")
+@click.argument("project")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--question", default=None, help="Pairwise question to export; default: the first.")
+@click.option("--min-raters", default=1, show_default=True)
+def export_command(project: str, out_dir: str, question: str | None, min_raters: int):
+    """Export PROJECT's preferences as TRL-style JSONL plus manifest.json."""
+    from .export import export_preferences
+    from .services.projects import resolve_project
+
+    try:
+        with open_session() as session:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            summary = export_preferences(
+                session, resolve_project(session, project), Path(out_dir), question_id=question, min_raters=min_raters
+            )
+        click.echo(json.dumps(summary.as_dict() if hasattr(summary, "as_dict") else summary.__dict__, default=str, indent=2))
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+# -- statistics -------------------------------------------------------------------------
+
+
+@main.command("alpha")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--level", type=click.Choice(["nominal", "ordinal", "interval", "ratio"]), required=True)
+@click.option("--bootstrap", "n_resamples", default=0, show_default=True, help="Bootstrap resamples for a 95% CI (0 = none).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def alpha_command(file: str, level: str, n_resamples: int, seed: int, as_json: bool):
+    """Krippendorff's alpha of a raters × units CSV (first column `rater`, blank = missing)."""
+    from .domain import Level
+    from .stats.alpha import alpha_from_matrix
+    from .stats.reliability_table import parse_reliability_table
+
+    try:
+        table = parse_reliability_table(Path(file).read_text(encoding="utf-8"))
+        if not table.is_numeric and level != "nominal":
+            raise InvalidInput(f"{file} holds categories (non-numeric values); only --level nominal applies")
+        result = alpha_from_matrix(table.matrix, Level(level), n_resamples=n_resamples, seed=seed)
+    except (WorkbenchError, ValueError) as exc:
+        _fail(f"error: {exc}")
+    payload = {
+        "file": file,
+        "level": level,
+        "alpha": result.alpha,
+        "raters": len(table.raters),
+        "units": result.n_units,
+        "units_dropped": result.n_units_dropped,
+        "values": result.n_values,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "resamples": result.n_resamples,
+        "method": result.method,
+    }
+    if as_json:
+        click.echo(json.dumps(payload))
+        return
+    alpha_text = "undefined" if result.alpha is None else f"{result.alpha:.4f}"
+    click.echo(f"Krippendorff's alpha ({level}) = {alpha_text}")
+    click.echo(f"  {len(table.raters)} raters, {result.n_units} pairable units, {result.n_values} values, {result.n_units_dropped} unit(s) with < 2 values left out")
+    if result.ci_low is not None:
+        click.echo(f"  95% CI [{result.ci_low:.4f}, {result.ci_high:.4f}] ({result.method})")
+
+
+@main.command("agreement")
+@click.argument("project")
+@click.option("--bootstrap", "n_resamples", default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def agreement_command(project: str, n_resamples: int, as_json: bool):
+    """Alpha with a 95% CI per question and rubric version of PROJECT."""
+    from .services.agreement import project_agreement
+    from .services.projects import resolve_project
+
+    try:
+        with open_session() as session:
+            results = project_agreement(session, resolve_project(session, project), n_resamples=n_resamples)
+    except WorkbenchError as exc:
+        _report(exc)
+    rows = [
+        {
+            "question": qa.question_id,
+            "rubric_version": qa.rubric_version,
+            "level": qa.result.level.value,
+            "alpha": qa.result.alpha,
+            "ci_low": qa.result.ci_low,
+            "ci_high": qa.result.ci_high,
+            "units": qa.result.n_units,
+            "units_dropped": qa.result.n_units_dropped,
+        }
+        for qa in results
+    ]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        alpha = "n/a" if row["alpha"] is None else f"{row['alpha']:.3f}"
+        ci = "" if row["ci_low"] is None else f" [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+        click.echo(f"{row['question']:<24} v{row['rubric_version']}  {row['level']:<8} alpha={alpha}{ci}  units={row['units']}")
+
+
+# -- serving ----------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve(host: str, port: int):
+    """Serve the web app (threaded development server)."""
+    from .app import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Seed the demo data and exit.")
+def demo(host: str, port: int, no_serve: bool):
+    """Create the database, load rubrics, demo items, users and judgments, then serve."""
+    from .services.demo import seed_demo
+
+    with open_session(upgrade=True) as session:
+        seed = seed_demo(session, resource_dir("rubrics"), DEMO_DIR)
+    click.echo("demo data " + ("created" if seed.created else "already present"))
+    click.echo("demo logins (password for all: %s):" % seed.logins[0][2])
+    for email, role, _ in seed.logins:
+        click.echo(f"  {role:<10} {email}")
+    if no_serve:
+        return
+    click.echo(f"serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    from .app import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

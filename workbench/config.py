@@ -1,0 +1,89 @@
+"""Settings: each declared once with its default and help, loaded at start-up, never at import.
+
+Every setting can be given in the environment as ``WORKBENCH_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("INSTANCE_PATH", "instance", "Folder for the SQLite database and the generated secret key."),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database; default sqlite:///<INSTANCE_PATH>/workbench.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/dbname.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Key that signs session cookies. Default: a random key kept in <INSTANCE_PATH>/secret_key. "
+        "Set it explicitly when several app servers share one database.",
+    ),
+    Setting("LEASE_MINUTES", 30, "How long an item shown to a rater stays reserved for them."),
+    Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set behind TLS)."),
+    Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body in bytes."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+ENV_PREFIX = "WORKBENCH_"
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def load_settings(mapping: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then ``WORKBENCH_*`` variables from ``environ``, then ``mapping`` (highest).
+
+    Fills in the derived defaults: an absolute instance path, the SQLite URL inside it and
+    a persistent random secret key.
+    """
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    for setting in SETTINGS:
+        raw = environ.get(ENV_PREFIX + setting.name)
+        if raw is not None and raw != "":
+            values[setting.name] = _coerce(setting.default, raw)
+    values.update(mapping or {})
+    instance = Path(values["INSTANCE_PATH"]).expanduser().resolve()
+    values["INSTANCE_PATH"] = str(instance)
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{instance / 'workbench.db'}"
+    return values
+
+
+def ensure_secret_key(values: dict[str, Any]) -> str:
+    """Return the configured key, or one generated once and kept in the instance folder."""
+    if values.get("SECRET_KEY"):
+        return values["SECRET_KEY"]
+    instance = Path(values["INSTANCE_PATH"])
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    values["SECRET_KEY"] = key_file.read_text().strip()
+    return values["SECRET_KEY"]
+
+
+def setting_help(name: str) -> str:
+    return _BY_NAME[name].help

@@ -1,0 +1,84 @@
+"""Plain values shared by every layer: enums and frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Role(str, enum.Enum):
+    RATER = "rater"
+    AUTHOR = "author"
+    RESEARCHER = "researcher"
+    ADMIN = "admin"
+
+
+class TaskKind(str, enum.Enum):
+    PAIRWISE = "pairwise"
+    SINGLE = "single"
+
+
+class VersionStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class PairChoice(str, enum.Enum):
+    """A pairwise answer in canonical orientation: A is the item's first response."""
+
+    A = "A"
+    B = "B"
+    TIE = "tie"
+
+
+class Level(str, enum.Enum):
+    """Krippendorff's levels of measurement."""
+
+    NOMINAL = "nominal"
+    ORDINAL = "ordinal"
+    INTERVAL = "interval"
+    RATIO = "ratio"
+
+
+@dataclass(frozen=True)
+class AlphaResult:
+    """Krippendorff's alpha with an optional bootstrap confidence interval.
+
+    ``n_units`` counts pairable units (two or more values); ``n_units_dropped`` counts
+    units that had fewer than two values and so could not enter the computation.
+    """
+
+    alpha: float | None
+    level: Level
+    n_units: int
+    n_values: int
+    n_units_dropped: int = 0
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float = 0.95
+    n_resamples: int = 0
+    method: str = "krippendorff.alpha on value counts"
+
+
+@dataclass(frozen=True)
+class QuestionAlpha:
+    """Agreement on one question of one rubric version."""
+
+    question_id: str
+    question_label: str
+    rubric_version: int
+    result: AlphaResult
+
+
+@dataclass(frozen=True)
+class ProjectProgress:
+    items: int
+    target_judgments: int
+    judgments: int
+    items_complete: int
+    by_rater: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+
+    @property
+    def share(self) -> float:
+        return self.judgments / self.target_judgments if self.target_judgments else 0.0

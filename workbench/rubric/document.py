@@ -1,0 +1,151 @@
+"""Rubric documents: parse YAML/JSON, validate against ``rubrics/rubric.schema.json``, hash.
+
+Validation has two passes: the JSON Schema (structure, types), then the rules a schema
+cannot say well (unique question ids, ``min < max``, references between questions).
+Every problem is reported with a JSON pointer to where it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ..errors import FieldError, RubricInvalid
+from ..paths import resource_dir
+
+
+@lru_cache(maxsize=1)
+def rubric_schema() -> dict[str, Any]:
+    return json.loads((resource_dir("rubrics") / "rubric.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = rubric_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _pointer(path) -> str:
+    return "/" + "/".join(str(p) for p in path) if path else "/"
+
+
+def _schema_errors(doc: Any) -> list[FieldError]:
+    found = []
+    for error in _validator().iter_errors(doc):
+        # Report the most specific cause of an if/then or allOf failure.
+        leaves = [e for e in error.context] if error.context else [error]
+        for leaf in leaves or [error]:
+            found.append(FieldError(_pointer(leaf.absolute_path), leaf.message))
+    # An "unevaluated properties" complaint is noise when a deeper error made the branch
+    # that declares those properties fail; keep only the deeper error then.
+    deeper = lambda loc: any(e.location.startswith(loc.rstrip("/") + "/") for e in found)  # noqa: E731
+    kept = {e for e in found if not (e.message.startswith("Unevaluated properties") and deeper(e.location))}
+    return sorted(kept, key=lambda e: (e.location, e.message))
+
+
+def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    questions = doc["questions"]
+    seen: dict[str, int] = {}
+    for index, q in enumerate(questions):
+        where = f"/questions/{index}"
+        if q["id"] in seen:
+            errors.append(FieldError(f"{where}/id", f"duplicate question id {q['id']!r} (also at /questions/{seen[q['id']]})"))
+        seen.setdefault(q["id"], index)
+        kind = q["type"]
+        if kind == "likert":
+            if q["min"] >= q["max"]:
+                errors.append(FieldError(f"{where}/max", f"max ({q['max']}) must be greater than min ({q['min']})"))
+            for key in q.get("anchors", {}):
+                if not q["min"] <= int(key) <= q["max"]:
+                    errors.append(FieldError(f"{where}/anchors/{key}", f"anchor {key} is outside {q['min']}..{q['max']}"))
+            if q.get("per_response") and doc["task_kind"] != "pairwise":
+                errors.append(FieldError(f"{where}/per_response", "per_response needs task_kind pairwise"))
+        if kind == "pairwise":
+            if doc["task_kind"] != "pairwise":
+                errors.append(FieldError(f"{where}/type", "pairwise questions need task_kind pairwise"))
+            strength = q.get("strength")
+            for key in (strength or {}).get("labels", {}):
+                if not 1 <= int(key) <= strength["max"]:
+                    errors.append(FieldError(f"{where}/strength/labels/{key}", f"label {key} is outside 1..{strength['max']}"))
+        if kind == "categorical":
+            values = [o["value"] for o in q["options"]]
+            if len(set(values)) != len(values):
+                errors.append(FieldError(f"{where}/options", "option values must be unique"))
+        if kind == "text":
+            if q.get("min_length", 0) > q.get("max_length", 10**9):
+                errors.append(FieldError(f"{where}/min_length", "min_length is greater than max_length"))
+            cond = q.get("required_when")
+            if cond and cond["question"] not in {other["id"] for other in questions[:index]}:
+                errors.append(FieldError(f"{where}/required_when/question", f"{cond['question']!r} is not an earlier question"))
+    if doc["task_kind"] == "pairwise" and not any(q["type"] == "pairwise" for q in questions):
+        errors.append(FieldError("/questions", "a pairwise rubric needs at least one pairwise question"))
+    return errors
+
+
+@dataclass(frozen=True)
+class RubricDocument:
+    """A validated rubric document and its content hash."""
+
+    data: dict[str, Any]
+    sha256: str
+
+    @property
+    def slug(self) -> str:
+        return self.data["slug"]
+
+    @property
+    def title(self) -> str:
+        return self.data["title"]
+
+    @property
+    def task_kind(self) -> str:
+        return self.data["task_kind"]
+
+    @property
+    def questions(self) -> list[dict[str, Any]]:
+        return self.data["questions"]
+
+
+def canonical_json(doc: dict[str, Any]) -> str:
+    """The hashed form: sorted keys, no whitespace, without the informational ``version``."""
+    body = {k: v for k, v in doc.items() if k != "version"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_sha256(doc: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
+
+def parse_rubric(doc: Any, source: str = "rubric") -> RubricDocument:
+    """Validate a parsed document; raise ``RubricInvalid`` listing every problem."""
+    errors = _schema_errors(doc)
+    if not errors:
+        errors = _rule_errors(doc)
+    if errors:
+        raise RubricInvalid(f"{source} is not a valid rubric ({len(errors)} problem(s))", errors)
+    return RubricDocument(data=doc, sha256=content_sha256(doc))
+
+
+def load_rubric_file(path: str | Path) -> RubricDocument:
+    """Read a ``.yaml``/``.yml``/``.json`` rubric file and validate it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RubricInvalid(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RubricInvalid(f"{path}: not valid YAML/JSON", [FieldError(where, str(exc).splitlines()[0])]) from exc
+    return parse_rubric(doc, source=str(path))

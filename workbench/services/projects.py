@@ -1,0 +1,130 @@
+"""Projects: a rubric, an overlap target and the items to rate."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain import ProjectProgress, TaskKind
+from ..errors import Conflict, FieldError, InvalidInput, NotFound
+from ..models import Item, Judgment, Lease, Project, User
+from .rubrics import get_rubric, latest_published
+
+
+def create_project(
+    session: Session,
+    name: str,
+    rubric_slug: str,
+    overlap_k: int = 3,
+    pin_version: int | None = None,
+    lease_minutes: int = 30,
+    seed: int = 0,
+) -> Project:
+    name = name.strip()
+    errors = []
+    if not name:
+        errors.append(FieldError("name", "a project needs a name"))
+    if overlap_k < 1:
+        errors.append(FieldError("overlap", "overlap must be at least 1"))
+    if lease_minutes < 1:
+        errors.append(FieldError("lease_minutes", "a lease lasts at least one minute"))
+    if errors:
+        raise InvalidInput("cannot create project", errors)
+    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise Conflict(f"a project named {name!r} already exists")
+    rubric = get_rubric(session, rubric_slug)
+    version = latest_published(session, rubric.id)
+    pinned_id = None
+    if pin_version is not None:
+        pinned = next((v for v in rubric.versions if v.number == pin_version), None)
+        if pinned is None:
+            raise NotFound(f"rubric {rubric_slug!r} has no version {pin_version}")
+        pinned_id, version = pinned.id, pinned
+    project = Project(
+        name=name,
+        rubric_id=rubric.id,
+        rubric_version_id=pinned_id,
+        task_kind=TaskKind(version.document["task_kind"]),
+        overlap_k=overlap_k,
+        lease_minutes=lease_minutes,
+        seed=seed,
+    )
+    session.add(project)
+    session.flush()
+    return project
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project {project_id}")
+    return project
+
+
+def get_project_by_name(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise NotFound(f"no project named {name!r}")
+    return project
+
+
+def resolve_project(session: Session, ref: str) -> Project:
+    """A project by name, or by numeric id."""
+    project = session.scalar(select(Project).where(Project.name == ref))
+    if project is None and ref.isdigit():
+        project = session.get(Project, int(ref))
+    if project is None:
+        raise NotFound(f"no project {ref!r}")
+    return project
+
+
+def list_projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.id)))
+
+
+def live_judgments(project_id: int):
+    return select(Judgment).where(Judgment.project_id == project_id, Judgment.superseded_by_id.is_(None))
+
+
+def project_progress(session: Session, project: Project, with_raters: bool = False) -> ProjectProgress:
+    """Items, judgments against the target (items × overlap) and completed items."""
+    n_items = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id)) or 0
+    per_item = (
+        select(Judgment.item_id, func.count().label("n"))
+        .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
+        .group_by(Judgment.item_id)
+        .subquery()
+    )
+    n_judgments = session.scalar(select(func.coalesce(func.sum(per_item.c.n), 0))) or 0
+    complete = session.scalar(select(func.count()).select_from(per_item).where(per_item.c.n >= project.overlap_k)) or 0
+    by_rater: tuple[tuple[str, int], ...] = ()
+    if with_raters:
+        rows = session.execute(
+            select(User.name, func.count(Judgment.id))
+            .join(Judgment, Judgment.rater_id == User.id)
+            .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
+            .group_by(User.id, User.name)
+            .order_by(func.count(Judgment.id).desc(), User.name)
+        )
+        by_rater = tuple((name, n) for name, n in rows)
+    return ProjectProgress(
+        items=n_items,
+        target_judgments=n_items * project.overlap_k,
+        judgments=int(n_judgments),
+        items_complete=int(complete),
+        by_rater=by_rater,
+    )
+
+
+def rater_done_count(session: Session, project: Project, rater: User) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Judgment)
+        .where(Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None))
+    ) or 0
+
+
+def open_lease_count(session: Session, project: Project) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Lease).where(Lease.project_id == project.id, Lease.completed_at.is_(None))
+    ) or 0

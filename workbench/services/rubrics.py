@@ -1,0 +1,77 @@
+"""Rubrics in the database: load documents as versions, find the version a project uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain import VersionStatus
+from ..errors import NotFound
+from ..models import Project, Rubric, RubricVersion
+from ..rubric import RubricDocument
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    version: RubricVersion
+    created: bool
+
+
+def load_rubric(session: Session, doc: RubricDocument, changelog: str = "", created_by_id: int | None = None) -> LoadOutcome:
+    """Store a validated document as a published version.
+
+    The same content (same sha256) maps to the existing version; changed content becomes a
+    new version numbered after the last one. Published versions are never edited.
+    """
+    rubric = session.scalar(select(Rubric).where(Rubric.slug == doc.slug))
+    if rubric is None:
+        rubric = Rubric(slug=doc.slug, title=doc.title)
+        session.add(rubric)
+        session.flush()
+    existing = session.scalar(
+        select(RubricVersion).where(RubricVersion.rubric_id == rubric.id, RubricVersion.content_sha256 == doc.sha256)
+    )
+    if existing is not None:
+        return LoadOutcome(existing, created=False)
+    last = session.scalar(select(func.max(RubricVersion.number)).where(RubricVersion.rubric_id == rubric.id)) or 0
+    version = RubricVersion(
+        rubric_id=rubric.id,
+        number=last + 1,
+        status=VersionStatus.PUBLISHED,
+        document=doc.data,
+        content_sha256=doc.sha256,
+        changelog=changelog or ("initial version" if last == 0 else "loaded from file"),
+        created_by_id=created_by_id,
+    )
+    rubric.title = doc.title
+    session.add(version)
+    session.flush()
+    return LoadOutcome(version, created=True)
+
+
+def get_rubric(session: Session, slug: str) -> Rubric:
+    rubric = session.scalar(select(Rubric).where(Rubric.slug == slug))
+    if rubric is None:
+        raise NotFound(f"no rubric {slug!r}; load it with `workbench rubrics load`")
+    return rubric
+
+
+def latest_published(session: Session, rubric_id: int) -> RubricVersion:
+    version = session.scalar(
+        select(RubricVersion)
+        .where(RubricVersion.rubric_id == rubric_id, RubricVersion.status == VersionStatus.PUBLISHED)
+        .order_by(RubricVersion.number.desc())
+        .limit(1)
+    )
+    if version is None:
+        raise NotFound("the rubric has no published version")
+    return version
+
+
+def current_version(session: Session, project: Project) -> RubricVersion:
+    """The pinned version, or the latest published one when the project follows the rubric."""
+    if project.rubric_version_id is not None:
+        return session.get(RubricVersion, project.rubric_version_id)
+    return latest_published(session, project.rubric_id)

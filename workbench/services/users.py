@@ -1,0 +1,95 @@
+"""Users, password hashing and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain import Role
+from ..errors import Conflict, FieldError, InvalidInput, NotFound
+from ..models import ApiToken, User, utcnow
+
+MIN_PASSWORD_LENGTH = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# A fixed hash to compare against when the e-mail is unknown, so both paths take as long.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def create_user(session: Session, email: str, role: Role | str, password: str | None, name: str = "") -> User:
+    email = email.strip().lower()
+    errors = []
+    if not _EMAIL.match(email):
+        errors.append(FieldError("email", f"{email!r} is not an e-mail address"))
+    try:
+        role = Role(role)
+    except ValueError:
+        errors.append(FieldError("role", f"role must be one of {', '.join(r.value for r in Role)}"))
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(FieldError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters"))
+    if errors:
+        raise InvalidInput("cannot create user", errors)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user {email} already exists")
+    user = User(
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=hash_password(password) if password else None,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (same work either way)."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok = check_password_hash(stored, password)
+    if user is None or not user.active or not user.password_hash or not ok:
+        return None
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {email}")
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(session: Session, user: User, name: str = "") -> str:
+    """Create a bearer token; only its sha256 is stored, the token itself is returned once."""
+    token = "wb_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_sha256=_token_digest(token), name=name))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user

@@ -1,0 +1,92 @@
+// Keyboard-first rating. The form works without this file; this only adds shortcuts.
+// Digits pick the Nth option of the highlighted question, Backspace clears the last
+// answer, Enter submits, "?" opens the guidelines.
+(function () {
+  "use strict";
+
+  function groups(form) {
+    return Array.from(form.querySelectorAll("[data-group]")).filter(function (g) {
+      return g.getAttribute("aria-disabled") !== "true";
+    });
+  }
+
+  function answered(group) {
+    return group.querySelector("input:checked") !== null;
+  }
+
+  function syncTies(form) {
+    form.querySelectorAll("[data-unless-tie]").forEach(function (strength) {
+      var choice = form.querySelector('input[name="' + strength.dataset.unlessTie + '"]:checked');
+      var off = choice !== null && choice.value === "tie";
+      strength.setAttribute("aria-disabled", off ? "true" : "false");
+      strength.querySelectorAll("input").forEach(function (input) {
+        input.disabled = off;
+        if (off) { input.checked = false; }
+      });
+    });
+  }
+
+  function highlight(form) {
+    syncTies(form);
+    var all = groups(form);
+    var active = all.find(function (g) { return !answered(g); }) || null;
+    form.querySelectorAll("[data-group]").forEach(function (g) { g.classList.toggle("active", g === active); });
+    return active;
+  }
+
+  function currentForm() {
+    return document.querySelector("#task form.judgment");
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form.judgment");
+    if (form) { highlight(form); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = currentForm();
+    if (!form || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var typing = event.target.matches && event.target.matches("textarea, input[type=text], input[type=email], input[type=password]");
+    if (typing) {
+      if (event.key === "Escape") { event.target.blur(); }
+      return;
+    }
+    if (/^[0-9]$/.test(event.key)) {
+      var active = highlight(form);
+      if (!active) { return; }
+      var inputs = active.querySelectorAll("input");
+      var index = event.key === "0" ? 9 : Number(event.key) - 1;
+      if (inputs[index]) {
+        inputs[index].checked = true;
+        inputs[index].dispatchEvent(new Event("change", { bubbles: true }));
+        event.preventDefault();
+      }
+    } else if (event.key === "Backspace") {
+      var done = groups(form).filter(answered);
+      var last = done[done.length - 1];
+      if (last) {
+        last.querySelectorAll("input").forEach(function (i) { i.checked = false; });
+        highlight(form);
+        event.preventDefault();
+      }
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      form.requestSubmit();
+    } else if (event.key === "?") {
+      var details = document.querySelector("#task details.guidelines");
+      if (details) { details.open = !details.open; }
+    }
+  });
+
+  function ready() {
+    var form = currentForm();
+    if (form) {
+      highlight(form);
+      var task = document.getElementById("task");
+      if (task && !document.activeElement.matches("textarea")) { task.focus({ preventScroll: true }); }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", ready);
+  document.addEventListener("htmx:afterSettle", ready);
+})();

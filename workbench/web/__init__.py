@@ -1,0 +1,1 @@
+"""The web layer: blueprints, htmx helpers, CSRF, sessions. Views parse, call one service, render."""

@@ -1,0 +1,87 @@
+"""Log in and out, and the role check every route declares."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+
+from ..domain import Role
+from ..services.users import authenticate, get_user
+from ..errors import NotFound
+from .db import get_session
+
+bp = Blueprint("auth", __name__)
+
+ALL_ROLES = tuple(Role)
+PUBLIC = "public"
+
+
+def requires(*roles: Role | str) -> Callable:
+    """Allow only logged-in users with one of ``roles`` (``PUBLIC`` allows anyone)."""
+
+    def decorate(view):
+        allowed = {Role(r) for r in roles if r != PUBLIC}
+
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if PUBLIC not in roles:
+                if g.user is None:
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                if g.user.role not in allowed:
+                    abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles
+        return wrapped
+
+    return decorate
+
+
+def _load_user() -> None:
+    g.user = None
+    user_id = session.get("uid")
+    if user_id is None:
+        return
+    try:
+        user = get_user(get_session(), user_id)
+    except NotFound:
+        session.clear()
+        return
+    if user.active:
+        g.user = user
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("projects.list_projects")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+def login():
+    error = None
+    if request.method == "POST":
+        user = authenticate(get_session(), request.form.get("email", ""), request.form.get("password", ""))
+        if user is not None:
+            session.clear()
+            session["uid"] = user.id
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")))
+        error = "Wrong e-mail or password."
+    status = 401 if error else 200
+    return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
+
+
+@bp.post("/logout")
+@requires(*ALL_ROLES)
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_load_user)

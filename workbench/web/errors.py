@@ -1,0 +1,30 @@
+"""Domain errors and HTTP errors as pages (or fragments for htmx)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, WorkbenchError
+from .htmx import is_htmx
+
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422}
+
+
+def _page(status: int, title: str, message: str):
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    return render_template(template, status=status, title=title, message=message), status
+
+
+def handle_domain_error(exc: WorkbenchError):
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+    return _page(status, {404: "Not found", 403: "Not allowed", 409: "Conflict"}.get(status, "Bad request"), str(exc))
+
+
+def handle_http_error(exc: HTTPException):
+    return _page(exc.code or 500, exc.name, exc.description or "")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(WorkbenchError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
