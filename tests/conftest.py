@@ -111,3 +111,44 @@ def shared_data() -> Path:
     path = SHARED / "data"
     assert path.is_dir(), f"reference data folder {path} is missing (it sits beside the repository as ../shared)"
     return path
+
+
+class AuthActions:
+    """Log in and out through the real login form (after flaskr's ``AuthActions``)."""
+
+    def __init__(self, client, app):
+        self._client = client
+        self._app = app
+
+    def csrf(self) -> str:
+        with self._client.session_transaction() as sess:
+            if "csrf" not in sess:
+                import secrets
+
+                sess["csrf"] = secrets.token_urlsafe(16)
+            return sess["csrf"]
+
+    def create(self, role="rater", email=None, password="correct horse battery"):
+        from tests.factories import make_user
+
+        with self._app.extensions["workbench"].sessionmaker() as session:
+            user = make_user(session, role, email=email, password=password)
+            session.commit()
+        return user
+
+    def login(self, email: str, password: str = "correct horse battery"):
+        return self._client.post("/login", data={"email": email, "password": password, "csrf_token": self.csrf()})
+
+    def login_as(self, role="rater"):
+        user = self.create(role)
+        response = self.login(user.email)
+        assert response.status_code == 302, response.text
+        return user
+
+    def logout(self):
+        return self._client.post("/logout", data={"csrf_token": self.csrf()})
+
+
+@pytest.fixture
+def auth(client, app):
+    return AuthActions(client, app)
