@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from contextlib import contextmanager
@@ -251,7 +252,7 @@ def export_command(project: str, out_dir: str, question: str | None, min_raters:
             summary = export_preferences(
                 session, resolve_project(session, project), Path(out_dir), question_id=question, min_raters=min_raters
             )
-        click.echo(json.dumps(summary.as_dict() if hasattr(summary, "as_dict") else summary.__dict__, default=str, indent=2))
+        click.echo(json.dumps(dataclasses.asdict(summary), default=str, indent=2))
     except WorkbenchError as exc:
         _report(exc)
 

@@ -30,7 +30,9 @@ from workbench.services.judging import record_judgment
 from workbench.services.projects import create_project
 from workbench.services.rubrics import load_rubric
 
-LLMBAR = Path(__file__).resolve().parents[3] / "shared" / "data" / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
+LLMBAR = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
+)
 _keys = itertools.count(1)
 
 
@@ -44,7 +46,9 @@ def slot_showing(task: RatingTask, text: str) -> str:
     return slots[0]
 
 
-def screen_answers(task: RatingTask, item: Item, canonical: str, strength: int | None, question: str = "helpful") -> dict:
+def screen_answers(
+    task: RatingTask, item: Item, canonical: str, strength: int | None, question: str = "helpful"
+) -> dict:
     """What a rater clicks to prefer the item's response ``canonical`` (A = position 0)."""
     if canonical == "tie":
         pick: dict = {"choice": "tie"}
@@ -98,7 +102,11 @@ def test_swapped_rater_clicking_left_exports_the_second_response(session, tmp_pa
     assert task.responses[0].text == item.responses[1].text  # the left side shows the second response
 
     record_judgment(
-        session, swapped_rater, task.lease_id, {"helpful": {"choice": "A", "strength": 3}, "harmless": {"choice": "tie"}}, "left-click"
+        session,
+        swapped_rater,
+        task.lease_id,
+        {"helpful": {"choice": "A", "strength": 3}, "harmless": {"choice": "tie"}},
+        "left-click",
     )
     stored = session.scalars(select(Judgment)).one()
     assert stored.answers["helpful"]["choice"] == "B"
@@ -121,7 +129,7 @@ def test_raters_on_opposite_sides_agree_in_canonical_orientation(session, tmp_pa
     orders_and_clicks = sorted((order, answers["helpful"]["choice"]) for order, answers in seen.values())
     # The straight rater clicked right, the swapped one left: screen answers disagree ...
     assert orders_and_clicks == [([0, 1], "B"), ([1, 0], "A")]
-    summary, [line] = export(session, project, tmp_path)
+    _, [line] = export(session, project, tmp_path)
     # ... yet both preferred the same response, so there is a unanimous majority.
     assert line["chosen"] == item.responses[1].text
     assert (line["n_ratings"], line["agreement"], line["margin"]) == (2, 1.0, 2.0)
@@ -329,17 +337,19 @@ def test_rubric_versions_are_never_pooled(session, tmp_path):
 def rated_project(session):
     project = make_project(session, overlap_k=3, name="determinism")
     items = [make_item(session, project, external_id=f"item-{n:02d}") for n in range(7)]
-    plans = [
-        {item.id: (("A", "B", "tie")[(n + r) % 3], None if (n + r) % 3 == 2 else 1 + (n * r) % 3) for n, item in enumerate(items)}
-        for r in range(3)
-    ]
-    for plan in plans:
+    votes = ["AAB", "BBB", "ABT", "TTA", "BAB", "AAA", "TBB"]  # per item: raters 1, 2, 3 (T = tie)
+    for r in range(3):
+        plan = {}
+        for n, item in enumerate(items):
+            choice = {"T": "tie"}.get(votes[n][r], votes[n][r])
+            plan[item.id] = (choice, None if choice == "tie" else 1 + (n + r) % 3)
         rate(session, project, make_rater(session), plan)
     return project
 
 
 def test_two_exports_are_byte_identical(session, rated_project, tmp_path):
     first = export_preferences(session, rated_project, tmp_path / "one")
+    assert (first.exported, first.dropped_tie, first.dropped_no_majority) == (5, 1, 1)
     second = export_preferences(session, rated_project, tmp_path / "two")
     small_batches = export_preferences(session, rated_project, tmp_path / "three", batch_size=1)
     for name in (PREFERENCES_FILE, MANIFEST_FILE):
@@ -350,6 +360,7 @@ def test_two_exports_are_byte_identical(session, rated_project, tmp_path):
 
 
 def test_manifest_describes_the_file(session, rated_project, tmp_path):
+    tmp_path = tmp_path / "out"
     summary = export_preferences(session, rated_project, tmp_path, min_raters=2)
     data = summary.preferences_path.read_bytes()
     manifest = json.loads(summary.manifest_path.read_text(encoding="utf-8"))
@@ -380,6 +391,7 @@ def test_manifest_describes_the_file(session, rated_project, tmp_path):
 
 
 def test_failed_export_leaves_previous_files_and_no_temp(session, rated_project, tmp_path, monkeypatch):
+    tmp_path = tmp_path / "out"
     export_preferences(session, rated_project, tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
@@ -449,7 +461,10 @@ def test_llmbar_labelled_winners_are_exported_as_chosen(session, tmp_path):
             {
                 "id": f"llmbar-{n:03d}",
                 "prompt": pair["input"],
-                "responses": [{"text": pair["output_1"], "model": "output_1"}, {"text": pair["output_2"], "model": "output_2"}],
+                "responses": [
+                    {"text": pair["output_1"], "model": "output_1"},
+                    {"text": pair["output_2"], "model": "output_2"},
+                ],
             }
         )
         for n, pair in enumerate(pairs)

@@ -36,36 +36,39 @@ position 0, whatever side each rater saw it on.
   ``+strength`` for a rating of the chosen side, ``-strength`` for the other side, ``0``
   for a tie; a missing strength counts as 1.
 - ``agreement``: share of the ratings equal to the majority choice.
-- ``n_ratings``: ratings of the item under that version (after ``min_raters``: items with
-  fewer ratings are dropped as ``dropped_too_few_raters`` before the vote).
+- ``n_ratings``: ratings of the item under that version. Items with fewer than
+  ``min_raters`` ratings are dropped as ``dropped_too_few_raters`` before the vote.
 
 ``drop_ties=False`` writes nothing extra for now: the chosen/rejected format has no way to
 say "tie", so tie-majority items are still left out of the file and still counted in
 ``dropped_tie``; only the manifest's ``filters.drop_ties`` differs. It is reserved for a
 tie-aware output (e.g. a ``label`` column) later.
 
-Memory: judgments are streamed in item order (``yield_per``) and aggregated one item at a
-time; prompts and responses are fetched in batches of ``batch_size`` exported items. The
-file is written to a temporary name in ``out_dir`` and renamed over the target with
-``os.replace`` only once complete, so readers never see a partial file.
+Memory: the vote is counted in the database (one ``GROUP BY`` per rubric version over the
+JSON-path choice and strength of each live judgment), and the per-item rows, joined with
+the prompt and both responses and ordered by external id, are streamed with
+``yield_per``; nothing proportional to the project is held in Python. The file is written
+to a temporary name in ``out_dir`` and renamed over the target with ``os.replace`` only
+once complete, so readers never see a partial file. Item order is code point order of the
+external id on every backend (``COLLATE "C"`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from .. import __version__
 from ..domain import PairChoice, TaskKind
@@ -154,17 +157,16 @@ class PairOutcome:
     margin: float | None
 
 
-def aggregate_pair(ratings: Iterable[tuple[str, int | None]]) -> PairOutcome:
-    """Majority vote over canonical ``(choice, strength)`` ratings of one item.
+def outcome_from_counts(n_a: int, n_b: int, n_tie: int, strength_a: int, strength_b: int) -> PairOutcome:
+    """The vote from canonical counts: ratings per choice and summed strengths per side.
 
-    >>> aggregate_pair([("A", 3), ("A", 1), ("B", 2)])
-    PairOutcome(status='preference', winner='A', n_ratings=3, agreement=0.6666666666666666, margin=0.6666666666666666)
+    ``strength_a`` is the sum over the ``A`` ratings of their strength (1 when missing);
+    likewise ``strength_b``. Requires at least one rating.
     """
-    ratings = list(ratings)
-    if not ratings:
-        raise ValueError("aggregate_pair needs at least one rating")
-    n = len(ratings)
-    counts = Counter(choice for choice, _ in ratings)
+    n = n_a + n_b + n_tie
+    if n < 1:
+        raise ValueError("a vote needs at least one rating")
+    counts = {PairChoice.A.value: n_a, PairChoice.B.value: n_b, PairChoice.TIE.value: n_tie}
     top = max(counts.values())
     leaders = [choice for choice, count in counts.items() if count == top]
     if len(leaders) > 1:
@@ -173,26 +175,24 @@ def aggregate_pair(ratings: Iterable[tuple[str, int | None]]) -> PairOutcome:
     agreement = top / n
     if leader == PairChoice.TIE.value:
         return PairOutcome("tie", None, n, agreement, None)
-    signed = 0
-    for choice, strength in ratings:
-        if choice == PairChoice.TIE.value:
-            continue
-        weight = 1 if strength is None else strength
-        signed += weight if choice == leader else -weight
+    signed = strength_a - strength_b if leader == PairChoice.A.value else strength_b - strength_a
     return PairOutcome("preference", leader, n, agreement, signed / n)
 
 
-def _rating(value: Any) -> tuple[str, int | None] | None:
-    """A stored canonical pairwise answer as ``(choice, strength)``; None if unanswered."""
-    if not isinstance(value, dict):
-        return None
-    choice = value.get("choice")
-    if choice not in _CHOICES:
-        return None
-    strength = value.get("strength")
-    if isinstance(strength, bool) or not isinstance(strength, int):
-        strength = None
-    return choice, strength
+def aggregate_pair(ratings: Iterable[tuple[str, int | None]]) -> PairOutcome:
+    """Majority vote over canonical ``(choice, strength)`` ratings of one item.
+
+    >>> aggregate_pair([("A", 3), ("A", 1), ("B", 2)])
+    PairOutcome(status='preference', winner='A', n_ratings=3, agreement=0.6666666666666666, margin=0.6666666666666666)
+    """
+    counts = Counter()
+    strengths = Counter()
+    for choice, strength in ratings:
+        if choice not in _CHOICES:
+            raise ValueError(f"unknown choice {choice!r}")
+        counts[choice] += 1
+        strengths[choice] += 1 if strength is None else strength
+    return outcome_from_counts(counts["A"], counts["B"], counts["tie"], strengths["A"], strengths["B"])
 
 
 # -- question and version resolution -------------------------------------------------------
@@ -215,7 +215,9 @@ def _judged_versions(session: Session, project: Project) -> list[RubricVersion]:
         .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
         .distinct()
     )
-    return list(session.scalars(select(RubricVersion).where(RubricVersion.id.in_(judged)).order_by(RubricVersion.number)))
+    return list(
+        session.scalars(select(RubricVersion).where(RubricVersion.id.in_(judged)).order_by(RubricVersion.number))
+    )
 
 
 def _check_question(question_id: str | None, documents: Sequence[dict[str, Any]]) -> None:
@@ -243,76 +245,99 @@ def _external_id_order(session: Session):
     return Item.external_id
 
 
-def _ratings_by_item(
-    session: Session, project: Project, version: RubricVersion, question_id: str, batch_size: int
-) -> Iterator[tuple[int, list[tuple[str, int | None]]]]:
-    """``(item_id, ratings)`` per judged item, in external-id order, streamed."""
-    query = (
-        select(Judgment.item_id, Judgment.answers[question_id])
-        .join(Item, Item.id == Judgment.item_id)
+def _units(session: Session, project: Project, version: RubricVersion, question_id: str, batch_size: int):
+    """One row per item judged under ``version``, in external-id order, streamed.
+
+    The vote is counted in SQL: the choice and strength are read from the answers with a
+    JSON path, then summed per item (ratings per choice, strengths per side). Only live
+    judgments count; judgments that leave the question unanswered count for nothing. The
+    row carries the prompt and both responses, so no second query is needed.
+    """
+    answers = Judgment.answers
+    ratings = (
+        select(
+            Judgment.item_id.label("item_id"),
+            answers[(question_id, "choice")].as_string().label("choice"),
+            func.coalesce(answers[(question_id, "strength")].as_integer(), 1).label("strength"),
+        )
         .where(
             Judgment.project_id == project.id,
             Judgment.rubric_version_id == version.id,
             Judgment.superseded_by_id.is_(None),
         )
-        .order_by(_external_id_order(session), Item.id, Judgment.id)
+        .subquery()
+    )
+
+    def count(choice: str):
+        return func.sum(case((ratings.c.choice == choice, 1), else_=0))
+
+    def strength(choice: str):
+        return func.sum(case((ratings.c.choice == choice, ratings.c.strength), else_=0))
+
+    votes = (
+        select(
+            ratings.c.item_id,
+            count(PairChoice.A.value).label("n_a"),
+            count(PairChoice.B.value).label("n_b"),
+            count(PairChoice.TIE.value).label("n_tie"),
+            strength(PairChoice.A.value).label("strength_a"),
+            strength(PairChoice.B.value).label("strength_b"),
+        )
+        .group_by(ratings.c.item_id)
+        .subquery()
+    )
+    first, second = aliased(Response), aliased(Response)
+    query = (
+        select(
+            Item.external_id,
+            Item.prompt,
+            votes.c.n_a,
+            votes.c.n_b,
+            votes.c.n_tie,
+            votes.c.strength_a,
+            votes.c.strength_b,
+            first.text.label("text_a"),
+            first.model.label("model_a"),
+            second.text.label("text_b"),
+            second.model.label("model_b"),
+        )
+        .join(votes, votes.c.item_id == Item.id)
+        .outerjoin(first, and_(first.item_id == Item.id, first.position == 0))
+        .outerjoin(second, and_(second.item_id == Item.id, second.position == 1))
+        .order_by(_external_id_order(session), Item.id)
         .execution_options(yield_per=batch_size)
     )
-    result = session.execute(query)
-    try:
-        for item_id, rows in itertools.groupby(result, key=lambda row: row[0]):
-            ratings = [r for r in (_rating(row[1]) for row in rows) if r is not None]
-            if ratings:
-                yield item_id, ratings
-    finally:
-        result.close()
+    return session.execute(query)
 
 
 def _message(text: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": text}]
 
 
-def _records(
-    session: Session, pending: Sequence[tuple[int, PairOutcome]], version: RubricVersion, slug: str
-) -> Iterator[dict[str, Any]]:
-    """The output lines of a batch of exported items, in the batch's order."""
-    ids = [item_id for item_id, _ in pending]
-    items = {row.id: row for row in session.execute(select(Item.id, Item.external_id, Item.prompt).where(Item.id.in_(ids)))}
-    responses: dict[tuple[int, int], tuple[str, str]] = {
-        (row.item_id, row.position): (row.text, row.model)
-        for row in session.execute(
-            select(Response.item_id, Response.position, Response.text, Response.model).where(
-                Response.item_id.in_(ids), Response.position.in_((0, 1))
-            )
-        )
+def _record(row, outcome: PairOutcome, version: RubricVersion, slug: str) -> dict[str, Any]:
+    """One output line, in canonical orientation: ``A`` is the response at position 0."""
+    if row.text_a is None or row.text_b is None:
+        raise InvalidInput(f"item {row.external_id!r} is judged but lacks one of its two responses")
+    sides = {PairChoice.A.value: (row.text_a, row.model_a), PairChoice.B.value: (row.text_b, row.model_b)}
+    loser = PairChoice.B.value if outcome.winner == PairChoice.A.value else PairChoice.A.value
+    (chosen, chosen_model), (rejected, rejected_model) = sides[outcome.winner], sides[loser]
+    prompt = row.prompt
+    if isinstance(prompt, list):
+        chosen, rejected = _message(chosen), _message(rejected)
+    return {
+        "prompt": prompt,
+        "chosen": chosen,
+        "rejected": rejected,
+        "margin": outcome.margin,
+        "n_ratings": outcome.n_ratings,
+        "agreement": outcome.agreement,
+        "item_id": row.external_id,
+        "chosen_model": chosen_model,
+        "rejected_model": rejected_model,
+        "rubric": slug,
+        "rubric_version": version.number,
+        "rubric_version_sha256": version.content_sha256,
     }
-    for item_id, outcome in pending:
-        item = items[item_id]
-        winner = 0 if outcome.winner == PairChoice.A.value else 1
-        try:
-            chosen_text, chosen_model = responses[(item_id, winner)]
-            rejected_text, rejected_model = responses[(item_id, 1 - winner)]
-        except KeyError:
-            raise InvalidInput(f"item {item.external_id!r} is judged but lacks one of its two responses") from None
-        prompt = item.prompt
-        if isinstance(prompt, list):
-            chosen, rejected = _message(chosen_text), _message(rejected_text)
-        else:
-            chosen, rejected = chosen_text, rejected_text
-        yield {
-            "prompt": prompt,
-            "chosen": chosen,
-            "rejected": rejected,
-            "margin": outcome.margin,
-            "n_ratings": outcome.n_ratings,
-            "agreement": outcome.agreement,
-            "item_id": item.external_id,
-            "chosen_model": chosen_model,
-            "rejected_model": rejected_model,
-            "rubric": slug,
-            "rubric_version": version.number,
-            "rubric_version_sha256": version.content_sha256,
-        }
 
 
 class _HashingWriter:
@@ -339,37 +364,30 @@ def _export_version(
     question_id: str,
     slug: str,
     writer: _HashingWriter,
-    drop_ties: bool,
     min_raters: int,
     batch_size: int,
 ) -> VersionExport:
     counts = Counter()
-    pending: list[tuple[int, PairOutcome]] = []
-
-    def flush() -> None:
-        for record in _records(session, pending, version, slug):
-            writer.write_record(record)
-        pending.clear()
-
-    for item_id, ratings in _ratings_by_item(session, project, version, question_id, batch_size):
-        counts["items_considered"] += 1
-        counts["ratings"] += len(ratings)
-        if len(ratings) < min_raters:
-            counts["dropped_too_few_raters"] += 1
-            continue
-        outcome = aggregate_pair(ratings)
-        if outcome.status == "no_majority":
-            counts["dropped_no_majority"] += 1
-        elif outcome.status == "tie":
-            # Counted whatever drop_ties says: the format cannot carry a tie (see module doc).
-            counts["dropped_tie"] += 1
-        else:
-            counts["exported"] += 1
-            pending.append((item_id, outcome))
-            if len(pending) >= batch_size:
-                flush()
-    if pending:
-        flush()
+    with closing(_units(session, project, version, question_id, batch_size)) as rows:
+        for row in rows:
+            n = row.n_a + row.n_b + row.n_tie
+            if n == 0:  # judged, but nobody answered this question
+                continue
+            counts["items_considered"] += 1
+            counts["ratings"] += n
+            if n < min_raters:
+                counts["dropped_too_few_raters"] += 1
+                continue
+            outcome = outcome_from_counts(row.n_a, row.n_b, row.n_tie, row.strength_a, row.strength_b)
+            if outcome.status == "no_majority":
+                counts["dropped_no_majority"] += 1
+            elif outcome.status == "tie":
+                # Dropped and counted whatever drop_ties says: the format cannot carry a tie
+                # (see the module docstring).
+                counts["dropped_tie"] += 1
+            else:
+                counts["exported"] += 1
+                writer.write_record(_record(row, outcome, version, slug))
     return VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id, **counts)
 
 
@@ -397,7 +415,9 @@ def _write_atomically(target: Path, write) -> Any:
 
 def _positive(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput("cannot export preferences", [FieldError(name, f"{name} must be a whole number of at least 1")])
+        raise InvalidInput(
+            "cannot export preferences", [FieldError(name, f"{name} must be a whole number of at least 1")]
+        )
 
 
 def export_preferences(
@@ -448,9 +468,7 @@ def export_preferences(
             if qid is None:
                 done.append(VersionExport(number=version.number, sha256=version.content_sha256, question_id=None))
                 continue
-            done.append(
-                _export_version(session, project, version, qid, slug, writer, drop_ties, min_raters, batch_size)
-            )
+            done.append(_export_version(session, project, version, qid, slug, writer, min_raters, batch_size))
         return writer, done
 
     writer, done = _write_atomically(preferences_path, write_preferences)

@@ -102,10 +102,17 @@ def _candidates(session: Session, project: Project, rater: User, now: datetime, 
     return session.scalar(query)
 
 
-def _display_order(session: Session, project: Project, item_id: int, rater: User) -> list[int]:
+def _display_order(session: Session, project: Project, item_id: int, rater: User, now: datetime) -> list[int]:
+    """Counterbalance: show the item with the side order fewer of its other raters got."""
     if project.task_kind != TaskKind.PAIRWISE:
         return [0]
-    orders = session.scalars(select(Lease.display_order).where(Lease.item_id == item_id, Lease.rater_id != rater.id)).all()
+    orders = session.scalars(
+        select(Lease.display_order).where(
+            Lease.item_id == item_id,
+            Lease.rater_id != rater.id,
+            or_(Lease.completed_at.is_not(None), Lease.expires_at > now),
+        )
+    ).all()
     n_swapped = sum(1 for order in orders if list(order) == [1, 0])
     n_straight = len(orders) - n_swapped
     if n_swapped != n_straight:
@@ -157,7 +164,7 @@ def next_assignment(session: Session, project: Project, rater: User, now: dateti
             break
     expires = now + timedelta(minutes=project.lease_minutes)
     lease = session.scalar(select(Lease).where(Lease.item_id == item_id, Lease.rater_id == rater.id))
-    order = _display_order(session, project, item_id, rater)
+    order = _display_order(session, project, item_id, rater, now)
     if lease is None:
         lease = Lease(project_id=project.id, item_id=item_id, rater_id=rater.id)
         session.add(lease)

@@ -73,10 +73,10 @@ def record_judgment(
         duration_ms=max(0, int((now - lease.issued_at).total_seconds() * 1000)),
         idempotency_key=idempotency_key,
     )
-    lease.completed_at = now
     try:
         with session.begin_nested():
             session.add(judgment)
+            lease.completed_at = now
     except IntegrityError:
         raise Conflict("this item was already judged by you") from None
     return Recorded(judgment, created=True)
