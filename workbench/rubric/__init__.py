@@ -11,6 +11,7 @@ from .document import (
 from .judgment import (
     answers_from_form,
     judgment_schema,
+    normalize_answers,
     to_canonical,
     to_screen,
     validate_judgment,
@@ -22,6 +23,7 @@ __all__ = [
     "canonical_json",
     "content_sha256",
     "judgment_schema",
+    "normalize_answers",
     "load_rubric_file",
     "parse_rubric",
     "rubric_schema",

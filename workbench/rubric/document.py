@@ -46,8 +46,15 @@ def _schema_errors(doc: Any) -> list[FieldError]:
             found.append(FieldError(_pointer(leaf.absolute_path), leaf.message))
     # An "unevaluated properties" complaint is noise when a deeper error made the branch
     # that declares those properties fail; keep only the deeper error then.
-    deeper = lambda loc: any(e.location.startswith(loc.rstrip("/") + "/") for e in found)  # noqa: E731
-    kept = {e for e in found if not (e.message.startswith("Unevaluated properties") and deeper(e.location))}
+    def explained(noise: FieldError) -> bool:
+        prefix = noise.location.rstrip("/") + "/"
+        return any(
+            e is not noise and not e.message.startswith("Unevaluated properties")
+            and (e.location == noise.location or e.location.startswith(prefix))
+            for e in found
+        )
+
+    kept = {e for e in found if not (e.message.startswith("Unevaluated properties") and explained(e))}
     return sorted(kept, key=lambda e: (e.location, e.message))
 
 

@@ -38,7 +38,7 @@ def _question_schema(q: dict[str, Any]) -> dict[str, Any]:
         }
         if "strength" in q:
             schema["properties"]["strength"] = {"type": "integer", "minimum": 1, "maximum": q["strength"]["max"]}
-            schema["if"] = {"properties": {"choice": {"const": "tie"}}}
+            schema["if"] = {"type": "object", "properties": {"choice": {"const": "tie"}}, "required": ["choice"]}
             schema["then"] = {"not": {"required": ["strength"]}}
             schema["else"] = {"required": ["strength"]}
         return schema
@@ -122,6 +122,17 @@ def validate_judgment(document: Mapping[str, Any], answers: Any, sha256: str | N
         errors.append(FieldError(path, message))
     if errors:
         raise JudgmentInvalid("the answers do not fit the rubric", errors)
+
+
+def normalize_answers(value: Any) -> Any:
+    """JSON numbers such as ``7.0`` become ``7`` (JSON Schema already calls them integers)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize_answers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_answers(v) for v in value]
+    return value
 
 
 def _int_or_raw(raw: str) -> Any:

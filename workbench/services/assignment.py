@@ -7,8 +7,9 @@ counterbalanced: each item alternates which response is shown on the left.
 
 Concurrency: SQLite runs every transaction as ``BEGIN IMMEDIATE`` (see ``db.py``), so
 assignment is serialized. PostgreSQL locks the candidate item row with
-``FOR UPDATE SKIP LOCKED`` and recounts after the lock, so two raters never take the last
-place on one item.
+``FOR NO KEY UPDATE SKIP LOCKED`` and recounts after the lock, so two raters never take the
+last place on one item; when every candidate is locked it waits for one instead of
+reporting that nothing is left.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _open_lease(session: Session, project: Project, rater: User, now: datetime) 
     )
 
 
-def _candidates(session: Session, project: Project, rater: User, now: datetime, exclude: set[int]):
+def _candidates(session: Session, project: Project, rater: User, now: datetime, exclude: set[int], wait: bool = False):
     taken = _taken_count(project, now)
     mine = exists().where(
         Lease.item_id == Item.id,
@@ -98,7 +99,9 @@ def _candidates(session: Session, project: Project, rater: User, now: datetime, 
     if exclude:
         query = query.where(Item.id.not_in(exclude))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Item)
+        # FOR NO KEY UPDATE does not conflict with the key-share locks that inserting a
+        # lease or judgment takes on the item, so only a competing assignment blocks.
+        query = query.with_for_update(skip_locked=not wait, of=Item, key_share=True)
     return session.scalar(query)
 
 
@@ -152,6 +155,10 @@ def next_assignment(session: Session, project: Project, rater: User, now: dateti
     tried: set[int] = set()
     while True:
         item_id = _candidates(session, project, rater, now, tried)
+        if item_id is None and session.get_bind().dialect.name == "postgresql":
+            # Every candidate may have been locked by another rater's assignment while it
+            # still has room: wait for that one instead of answering "nothing left".
+            item_id = _candidates(session, project, rater, now, tried, wait=True)
         if item_id is None:
             return None
         tried.add(item_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..models import Judgment, Lease, Project, User, utcnow
-from ..rubric import to_canonical, validate_judgment
+from ..rubric import normalize_answers, to_canonical, validate_judgment
 from .assignment import item_has_room
 
 MAX_KEY_LENGTH = 100
@@ -59,6 +59,7 @@ def record_judgment(
     if lease.expires_at <= now and not item_has_room(session, project, lease.item_id, now, lease.id):
         raise Conflict("your time on this item ran out and it went to other raters; here is the next one")
     document = lease.rubric_version.document
+    answers = normalize_answers(answers)
     validate_judgment(document, answers, lease.rubric_version.content_sha256)
     judgment = Judgment(
         project_id=lease.project_id,

@@ -24,6 +24,8 @@ def create_project(
     errors = []
     if not name:
         errors.append(FieldError("name", "a project needs a name"))
+    elif len(name) > 200:
+        errors.append(FieldError("name", "a project name has at most 200 characters"))
     if overlap_k < 1:
         errors.append(FieldError("overlap", "overlap must be at least 1"))
     if lease_minutes < 1:

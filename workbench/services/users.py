@@ -28,7 +28,11 @@ def create_user(session: Session, email: str, role: Role | str, password: str | 
     email = email.strip().lower()
     errors = []
     if not _EMAIL.match(email):
-        errors.append(FieldError("email", f"{email!r} is not an e-mail address"))
+        errors.append(FieldError("email", f"{email[:80]!r} is not an e-mail address"))
+    elif len(email) > 320:
+        errors.append(FieldError("email", "an e-mail address has at most 320 characters"))
+    if len(name) > 200:
+        errors.append(FieldError("name", "a name has at most 200 characters"))
     try:
         role = Role(role)
     except ValueError:
