@@ -362,7 +362,7 @@ def demo(host: str, port: int, no_serve: bool):
     with open_session(upgrade=True) as session:
         seed = seed_demo(session, resource_dir("rubrics"), DEMO_DIR)
     click.echo("demo data " + ("created" if seed.created else "already present"))
-    click.echo("demo logins (password for all: %s):" % seed.logins[0][2])
+    click.echo(f"demo logins (password for all: {seed.logins[0][2]}):")
     for email, role, _ in seed.logins:
         click.echo(f"  {role:<10} {email}")
     if no_serve:

@@ -39,7 +39,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body in bytes."),
 )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
 ENV_PREFIX = "WORKBENCH_"
 
 
@@ -83,7 +82,3 @@ def ensure_secret_key(values: dict[str, Any]) -> str:
         key_file.chmod(0o600)
     values["SECRET_KEY"] = key_file.read_text().strip()
     return values["SECRET_KEY"]
-
-
-def setting_help(name: str) -> str:
-    return _BY_NAME[name].help

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import ProjectProgress, TaskKind
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
-from ..models import Item, Judgment, Lease, Project, User
+from ..models import Item, Judgment, Project, User
 from .rubrics import get_rubric, latest_published
 
 
@@ -63,13 +63,6 @@ def get_project(session: Session, project_id: int) -> Project:
     return project
 
 
-def get_project_by_name(session: Session, name: str) -> Project:
-    project = session.scalar(select(Project).where(Project.name == name))
-    if project is None:
-        raise NotFound(f"no project named {name!r}")
-    return project
-
-
 def resolve_project(session: Session, ref: str) -> Project:
     """A project by name, or by numeric id."""
     project = session.scalar(select(Project).where(Project.name == ref))
@@ -84,13 +77,13 @@ def list_projects(session: Session) -> list[Project]:
     return list(session.scalars(select(Project).order_by(Project.id)))
 
 
-def live_judgments(project_id: int):
-    return select(Judgment).where(Judgment.project_id == project_id, Judgment.superseded_by_id.is_(None))
+def project_item_count(session: Session, project: Project) -> int:
+    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id)) or 0
 
 
 def project_progress(session: Session, project: Project, with_raters: bool = False) -> ProjectProgress:
     """Items, judgments against the target (items × overlap) and completed items."""
-    n_items = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id)) or 0
+    n_items = project_item_count(session, project)
     per_item = (
         select(Judgment.item_id, func.count().label("n"))
         .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
@@ -123,10 +116,4 @@ def rater_done_count(session: Session, project: Project, rater: User) -> int:
         select(func.count())
         .select_from(Judgment)
         .where(Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None))
-    ) or 0
-
-
-def open_lease_count(session: Session, project: Project) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Lease).where(Lease.project_id == project.id, Lease.completed_at.is_(None))
     ) or 0

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 
 from ..domain import Role
-from ..services.users import authenticate, get_user
 from ..errors import NotFound
+from ..services.users import authenticate, get_user
 from .db import get_session
 
 bp = Blueprint("auth", __name__)

@@ -25,11 +25,3 @@ def render(page: str, partial: str, status: int = 200, oob: tuple[str, ...] = ()
     response = make_response(body, status)
     response.headers.add("Vary", "HX-Request")
     return response
-
-
-def hx_location(url: str) -> Response:
-    """Client-side navigation for an htmx POST (never a 3xx, which drops HX-* headers)."""
-    response = make_response("", 200)
-    response.headers["HX-Location"] = url
-    response.headers.add("Vary", "HX-Request")
-    return response

@@ -13,7 +13,7 @@ from ..models import Project
 from ..rubric import answers_from_form
 from ..services.assignment import RatingTask, next_assignment, task_for_lease
 from ..services.judging import record_judgment
-from ..services.projects import get_project, rater_done_count
+from ..services.projects import get_project, project_item_count, rater_done_count
 from .auth import requires
 from .db import get_session
 from .htmx import is_htmx, render
@@ -41,16 +41,10 @@ def _context(project: Project, task: RatingTask | None, **extra) -> RateContext:
         project=project,
         task=task,
         done=rater_done_count(session, project, g.user),
-        target=_target(project),
+        target=project_item_count(session, project),
         idempotency_key=secrets.token_urlsafe(16),
         **extra,
     )
-
-
-def _target(project: Project) -> int:
-    from ..services.projects import project_progress
-
-    return project_progress(get_session(), project).items
 
 
 def _page(ctx: RateContext, status: int = 200):

@@ -9,7 +9,8 @@ from flask import Blueprint, g, render_template
 from ..domain import ProjectProgress, QuestionAlpha, Role
 from ..models import Project
 from ..services.agreement import project_agreement
-from ..services.projects import get_project, list_projects as all_projects, project_progress, rater_done_count
+from ..services.projects import get_project, project_progress, rater_done_count
+from ..services.projects import list_projects as all_projects
 from .auth import ALL_ROLES, requires
 from .db import get_session
 
