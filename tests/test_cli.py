@@ -7,6 +7,9 @@ import json
 import pytest
 
 from workbench.cli import main
+from workbench.services.demo import MACHINE_JUDGE
+
+MACHINE_NAME = MACHINE_JUDGE[1]
 
 RELIABILITY_CASES = [
     ("wikipedia.csv", "nominal", 0.691),
@@ -121,4 +124,21 @@ def test_demo_seeds_once_without_serving(runner, cli_db):
     assert "demo data created" in first and "rater@example.org" in first and "workbench-demo" in first
     assert "already present" in _ok(runner, "demo", "--no-serve")
     listing = _ok(runner, "projects", "list")
-    assert "items=40  judgments=24/120" in listing and "items=15  judgments=0/30" in listing
+    assert "items=40  judgments=64/120" in listing and "items=15  judgments=0/30" in listing
+
+
+def test_raters_and_leaderboard_commands(runner, cli_db):
+    _ok(runner, "demo", "--no-serve")
+    raters = json.loads(_ok(runner, "raters", "1", "--json"))
+    assert raters["question"] == "helpful"
+    by_name = {r["rater"]: r for r in raters["raters"]}
+    assert by_name["Rater Two"]["n_judgments"] == 12 and by_name[MACHINE_NAME]["machine"] is True
+    assert "worst first" in _ok(runner, "raters", "1", "--question", "helpful.strength")
+    board = json.loads(_ok(runner, "leaderboard", "1", "--bootstrap", "100", "--json"))
+    assert board["question_id"] == "helpful"
+    assert set(board["humans"]["models"]) == {"gpt4", "gpt35", "vicuna-13b"}
+    assert board["machines"]["n_comparisons"] == 40
+    text = _ok(runner, "leaderboard", "1", "--bootstrap", "100")
+    assert "human raters" in text and "machine raters" in text and "humans vs machines" in text
+    result = runner.invoke(main, ["leaderboard", "2"])
+    assert result.exit_code == 1 and "no pairwise question" in result.output

@@ -95,15 +95,16 @@ def users():
 @click.argument("email")
 @click.option("--role", type=click.Choice(["rater", "author", "researcher", "admin"]), default="rater", show_default=True)
 @click.option("--name", default="")
+@click.option("--machine", is_flag=True, help="A machine rater (LLM judge or script); reported apart from humans.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
-def users_create(email: str, role: str, name: str, password: str):
+def users_create(email: str, role: str, name: str, machine: bool, password: str):
     """Create a user who logs in with EMAIL."""
     from .services.users import create_user
 
     try:
         with open_session() as session:
-            user = create_user(session, email, role, password, name=name)
-            click.echo(f"created {user.role.value} {user.email}")
+            user = create_user(session, email, role, password, name=name, is_machine=machine)
+            click.echo(f"created {'machine ' if machine else ''}{user.role.value} {user.email}")
     except WorkbenchError as exc:
         _report(exc)
 
@@ -336,6 +337,75 @@ def agreement_command(project: str, n_resamples: int, as_json: bool):
         alpha = "n/a" if row["alpha"] is None else f"{row['alpha']:.3f}"
         ci = "" if row["ci_low"] is None else f" [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
         click.echo(f"{row['question']:<24} v{row['rubric_version']}  {row['level']:<8} alpha={alpha}{ci}  units={row['units']}")
+
+
+def _jsonable(value):
+    """numpy scalars and arrays → plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if dataclasses.is_dataclass(value):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@main.command("raters")
+@click.argument("project")
+@click.option("--question", default=None, help="Question key (e.g. helpful, helpful.strength); default: the first.")
+@click.option("--json", "as_json", is_flag=True)
+def raters_command(project: str, question: str | None, as_json: bool):
+    """Calibration of every rater of PROJECT, worst first, with flags."""
+    from .services.calibration import rater_calibration
+    from .services.projects import resolve_project
+
+    try:
+        with open_session() as session:
+            report = rater_calibration(session, resolve_project(session, project), question)
+    except WorkbenchError as exc:
+        _report(exc)
+    if as_json:
+        rows = [{**_jsonable(r.calibration), "rater": r.name, "user_id": r.user_id, "machine": r.is_machine} for r in report.rows]
+        click.echo(json.dumps({"question": report.question.key, "raters": rows}))
+        return
+    click.echo(f"question {report.question.key} ({report.question.level.value}); worst first")
+    for r in report.rows:
+        c = r.calibration
+        gold = "—" if c.gold.estimate is None else f"{c.gold.estimate:.0%} of {c.gold.trials}"
+        agree = "—" if c.consensus.estimate is None else f"{c.consensus.estimate:.0%}"
+        left = "—" if c.position.estimate is None else f"{c.position.estimate:.0%}"
+        flags = "; ".join(c.flags) or "ok"
+        click.echo(f"{r.name:<24} n={c.n_judgments:<5} gold={gold:<12} agrees={agree:<5} left={left:<5} {flags}")
+
+
+@main.command("leaderboard")
+@click.argument("project")
+@click.option("--question", default=None, help="Pairwise question id; default: the first.")
+@click.option("--bootstrap", "n_resamples", default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def leaderboard_command(project: str, question: str | None, n_resamples: int, as_json: bool):
+    """Bradley-Terry leaderboard of the models in PROJECT, humans and machine raters apart."""
+    from .services.leaderboard import project_leaderboard
+    from .services.projects import resolve_project
+
+    try:
+        with open_session() as session:
+            board = project_leaderboard(session, resolve_project(session, project), question, n_resamples=n_resamples)
+    except WorkbenchError as exc:
+        _report(exc)
+    if as_json:
+        click.echo(json.dumps(_jsonable(board)))
+        return
+    for title, lb in (("human raters", board.humans), ("machine raters", board.machines)):
+        if lb is None:
+            click.echo(f"{title}: no judgments")
+            continue
+        click.echo(f"{title} (question {board.question_id}; log-strength, 95% CI):")
+        for i, model in enumerate(lb.models):
+            click.echo(f"  #{int(lb.rank[i]):<3} {model:<24} {lb.strength[i]:+.3f}  [{lb.ci_low[i]:+.3f}, {lb.ci_high[i]:+.3f}]")
+    if board.human_vs_machine and board.human_vs_machine.share is not None:
+        hm = board.human_vs_machine
+        click.echo(f"humans vs machines on {hm.n_items} shared items: agreement {hm.share:.0%}, kappa {hm.kappa:.3f}")
 
 
 # -- serving ----------------------------------------------------------------------------

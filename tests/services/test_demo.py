@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from workbench.domain import Role
 from workbench.models import ApiToken, Item, Judgment, Lease, Project, Response, Rubric, RubricVersion, User
 from workbench.paths import DEMO_DIR, resource_dir
-from workbench.services.demo import DEMO_PASSWORD, DEMO_USERS, PAIRWISE_PROJECT, SINGLE_PROJECT, seed_demo
+from workbench.services.demo import MACHINE_JUDGE, DEMO_PASSWORD, DEMO_USERS, PAIRWISE_PROJECT, SINGLE_PROJECT, seed_demo
 from workbench.services.users import authenticate
 
 TABLES = (User, ApiToken, Rubric, RubricVersion, Project, Item, Response, Lease, Judgment)
@@ -28,10 +28,10 @@ def test_seed_demo_creates_the_demo_content(session):
     session.commit()
     assert result.created is True
     counts = snapshot(session)
-    assert counts["users"] == len(DEMO_USERS) == 6
+    assert counts["users"] == len(DEMO_USERS) + 1 == 7  # plus the machine judge
     assert counts["projects"] == 2
     assert counts["rubrics"] == 2 and counts["rubric_versions"] == 2
-    assert counts["judgments"] == 24
+    assert counts["judgments"] == 24 + 40
     projects = {p.name: p for p in session.scalars(select(Project))}
     assert set(projects) == {PAIRWISE_PROJECT, SINGLE_PROJECT}
     assert set(result.project_ids) == {p.id for p in projects.values()}
@@ -47,8 +47,14 @@ def test_seed_demo_creates_the_demo_content(session):
         [
             (projects[PAIRWISE_PROJECT].id, "rater2@example.org", 12),
             (projects[PAIRWISE_PROJECT].id, "rater3@example.org", 12),
+            (projects[PAIRWISE_PROJECT].id, MACHINE_JUDGE[0], 40),
         ]
     )
+    judge = session.scalar(select(User).where(User.email == MACHINE_JUDGE[0]))
+    assert judge.is_machine and judge.password_hash is None
+    # Seeded judgments carry plausible timings, not zero.
+    durations = session.scalars(select(Judgment.duration_ms)).all()
+    assert min(durations) >= 6000
     assert session.scalar(select(func.count()).select_from(Lease).where(Lease.completed_at.is_(None))) == 0
 
 
@@ -76,7 +82,15 @@ def test_seed_judgments_follow_the_published_ratings(session):
         .join(User, User.id == Judgment.rater_id)
     ).all()
     assert rows
+    reviews = {
+        row["id"]: row
+        for row in map(json.loads, (DEMO_DIR / "vicuna80-gpt4-judge.jsonl").read_text(encoding="utf-8").splitlines())
+    }
     for external_id, email, answers in rows:
+        if email == MACHINE_JUDGE[0]:
+            assert answers["helpful"]["choice"] == to_choice[reviews[external_id]["score"]], external_id
+            assert answers["rationale"] == reviews[external_id]["rationale"]
+            continue
         index = 0 if email == "rater2@example.org" else 1
         assert answers["helpful"]["choice"] == to_choice[scores[external_id][index]], (external_id, email)
 

@@ -24,7 +24,9 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def create_user(session: Session, email: str, role: Role | str, password: str | None, name: str = "") -> User:
+def create_user(
+    session: Session, email: str, role: Role | str, password: str | None, name: str = "", is_machine: bool = False
+) -> User:
     email = email.strip().lower()
     errors = []
     if not _EMAIL.match(email):
@@ -49,6 +51,7 @@ def create_user(session: Session, email: str, role: Role | str, password: str | 
         role=role,
         password_hash=hash_password(password) if password else None,
         active=True,
+        is_machine=is_machine,
     )
     session.add(user)
     session.flush()

@@ -1,0 +1,106 @@
+"""Rater calibration for a project: judgments of one question → ``stats.calibration``.
+
+One query reads the live judgments with their display order, timing and the item's gold
+answer; the arrays go to ``stats.calibration.calibrate``. Position bias is measured from
+the recorded display order (DESIGN.md §5): a rater "picked left" when the response they
+preferred was the one shown on the left.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Item, Judgment, Project, User
+from ..stats.calibration import JudgmentTable, RaterCalibration, Thresholds, calibrate
+from .questions import MeasuredQuestion, find_question
+from .rubrics import current_version
+
+
+@dataclass(frozen=True)
+class RaterRow:
+    user_id: int
+    name: str
+    is_machine: bool
+    calibration: RaterCalibration
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    question: MeasuredQuestion
+    rows: tuple[RaterRow, ...]
+    thresholds: Thresholds
+
+    def for_user(self, user_id: int) -> RaterRow | None:
+        return next((r for r in self.rows if r.user_id == user_id), None)
+
+
+def judgment_table(session: Session, project: Project, question: MeasuredQuestion) -> tuple[JudgmentTable, list[int]]:
+    """The live judgments of ``question`` as parallel arrays; also the rater ids by code."""
+    rows = session.execute(
+        select(
+            Judgment.rater_id,
+            Judgment.item_id,
+            Judgment.answers[question.question_id],
+            Judgment.display_order,
+            Judgment.duration_ms,
+            Item.gold_answer,
+        )
+        .join(Item, Item.id == Judgment.item_id)
+        .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
+        .order_by(Judgment.submitted_at, Judgment.id)
+    ).all()
+    rater_ids = sorted({r[0] for r in rows})
+    rater_code = {rid: i for i, rid in enumerate(rater_ids)}
+    unit_code: dict[int, int] = {}
+    n = len(rows)
+    rater = np.empty(n, dtype=np.int64)
+    unit = np.empty(n, dtype=np.int64)
+    value = np.full(n, np.nan)
+    gold = np.full(n, np.nan)
+    left = np.full(n, np.nan)
+    tie = np.zeros(n, dtype=bool)
+    seconds = np.full(n, np.nan)
+    for i, (rater_id, item_id, answer, order, duration, gold_answer) in enumerate(rows):
+        rater[i] = rater_code[rater_id]
+        unit[i] = unit_code.setdefault(item_id, len(unit_code))
+        code = question.code(answer)
+        value[i] = math.nan if code is None else code
+        if gold_answer is not None:
+            gold_code = question.code(gold_answer.get(question.question_id))
+            gold[i] = math.nan if gold_code is None else gold_code
+        if question.kind == "pairwise" and isinstance(answer, dict):
+            choice = answer.get("choice")
+            tie[i] = choice == "tie"
+            if choice in ("A", "B") and order:
+                shown_left = order[0]  # canonical position of the response shown on the left
+                left[i] = 1.0 if (choice == "A") == (shown_left == 0) else 0.0
+        if duration is not None:
+            seconds[i] = duration / 1000.0
+    table = JudgmentTable(
+        rater=rater, unit=unit, value=value, gold=gold, left_pick=left, is_tie=tie, seconds=seconds,
+        order=np.arange(n, dtype=np.int64),
+    )
+    return table, rater_ids
+
+
+def rater_calibration(
+    session: Session, project: Project, question_key: str | None = None, thresholds: Thresholds | None = None
+) -> CalibrationReport:
+    """Calibration of every rater of the project on one question (default: the first measured one)."""
+    question = find_question(current_version(session, project).document, question_key)
+    thresholds = thresholds or Thresholds()
+    table, rater_ids = judgment_table(session, project, question)
+    if not rater_ids:
+        return CalibrationReport(question, (), thresholds)
+    results = calibrate(table, question.value_domain, question.level, thresholds)
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(rater_ids)))}
+    rows = tuple(
+        RaterRow(rater_ids[c.rater], users[rater_ids[c.rater]].name, users[rater_ids[c.rater]].is_machine, c)
+        for c in results
+    )
+    return CalibrationReport(question, rows, thresholds)

@@ -1,0 +1,736 @@
+"""Pairwise preferences: win matrices, Bradley–Terry strengths, a bootstrapped leaderboard.
+
+Everything here works in the **canonical orientation** (DESIGN.md §5): a comparison is a
+row ``(a[i], b[i], outcome[i])`` of model indices and the score of ``a`` — 1.0 when ``a``
+(the item's first response) won, 0.0 when ``b`` won, 0.5 for a tie. Any score in
+``[0, 1]`` is accepted and treated as a fractional win (``n_ties`` counts exactly 0.5).
+
+Statistics in brief
+-------------------
+**Ties as half wins.** A comparison with score ``s`` adds ``s`` to the wins of ``a`` over
+``b`` and ``1 - s`` to the wins of ``b`` over ``a``; a tie is half a win each. Bradley–Terry
+(``P(i beats j) = p_i / (p_i + p_j)``, ``theta = log p``) is then fitted to these
+fractional wins. This is the usual quasi-likelihood treatment (as in LMSYS's Chatbot Arena):
+it is consistent for ``theta`` whenever a comparison's expected score is
+``p_i / (p_i + p_j)``, ties included, but it does not model the tie rate itself.
+
+**Regularisation.** Without it a model that never wins (never loses) has strength -inf
+(+inf), and the MLE exists only when the "beats" graph is strongly connected (Hunter 2004,
+Assumption 1). Every model therefore also plays ``prior`` *virtual games*, each scored as a
+tie, against a fixed reference opponent of log-strength 0 (default ``prior=1.0``: one
+virtual tie = half a win and half a loss). This is a proper, symmetric, log-concave prior
+``density(theta_i) ∝ sech(theta_i / 2) ** prior`` on each log-strength (Laplace-like tails,
+so it is weak: it moves a model with 1400 real games by well under 0.01), the fitted
+objective is strictly concave and has a unique finite maximiser, and a model that always
+wins gets a finite, largest strength. ``prior=0`` gives the plain MLE and raises
+``ValueError`` when that does not exist.
+
+**Disconnected comparison graphs.** With ``prior > 0`` every component is tied to the same
+reference opponent, so every model gets a finite strength and each component is shrunk
+toward log-strength 0; models that never played sit at 0 (before centring). Strengths are
+comparable *within* a component only: the offset *between* components comes from the prior
+alone, not from data. :class:`Leaderboard` reports ``n_components``; treat cross-component
+order as unknown when it is above 1.
+
+**Fitting** is Hunter's (2004) MM algorithm on the aggregated data (per-model total wins
+``W_i`` and the symmetric games matrix ``N_ij``), updating all strengths at once::
+
+    p_i <- (W_i + prior / 2) / (sum_j N_ij / (p_i + p_j) + prior / (p_i + 1))
+
+(``p = exp(theta)``; the reference opponent has ``p = 1``), each step followed by the
+exact best common shift of all log-strengths (real games only fix differences, so
+otherwise the level would be found by the weak prior at a crawl), and steps grouped into
+SQUAREM cycles (Varadhan & Roland 2008) with a monotonicity safeguard, because plain MM
+converges slowly when a model wins nearly everything. It stops once one MM step moves no
+log-strength by ``tol`` or more (``max_iter`` bounds the MM steps; reaching it emits a
+``RuntimeWarning``). The result is centred to mean 0 (only differences are identified).
+Aggregating first makes the cost independent of the number of comparisons once they are
+counted.
+
+**Bootstrap** (:func:`leaderboard`): comparisons are resampled with replacement (a seeded
+``numpy.random.default_rng``), ``n`` out of ``n``. Identical comparisons (same unordered
+pair and same score) are merged into cells first, and a resample is drawn as multinomial
+counts over the cells with probabilities ``count / n`` — the same distribution as drawing
+``n`` row indices, at a cost that does not grow with ``n``. Each resample is refitted
+(warm-started at the point estimate, all resamples of a chunk in one vectorised MM loop) and
+centred; the interval is the percentile interval of the resampled centred log-strengths.
+Ranks come from :func:`ranks_from_intervals`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from workbench.domain import PairChoice
+
+__all__ = [
+    "ELO_BASE",
+    "ELO_SCALE",
+    "OUTCOME_OF_CHOICE",
+    "Leaderboard",
+    "PairAgreement",
+    "agreement_between",
+    "bradley_terry",
+    "bradley_terry_from_counts",
+    "cohens_kappa",
+    "elo_scale",
+    "leaderboard",
+    "percent_agreement",
+    "ranks_from_intervals",
+    "win_matrix",
+    "win_rate",
+]
+
+#: Canonical pairwise choice -> outcome score of response A.
+OUTCOME_OF_CHOICE: dict[PairChoice, float] = {PairChoice.A: 1.0, PairChoice.TIE: 0.5, PairChoice.B: 0.0}
+
+#: Elo-like display scale: ``ELO_SCALE / ln(10) * strength + ELO_BASE``.
+ELO_SCALE = 400.0
+ELO_BASE = 1000.0
+
+#: Outcome categories for agreement, in contingency-table order.
+AGREEMENT_OUTCOMES = (1.0, 0.5, 0.0)
+AGREEMENT_LABELS = ("A", "tie", "B")
+
+# Upper bound on the elements of one temporary array in the bootstrap (16 MB of float64).
+_CHUNK_ELEMENTS = 1 << 21
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Leaderboard:
+    """Bradley–Terry leaderboard; every per-model array is in the order of ``models``.
+
+    Rows are sorted by ``strength`` descending (stable, so equal strengths keep input
+    order); ``model_index`` maps each row back to the caller's model index. ``strength``,
+    ``ci_low`` and ``ci_high`` are natural-log strengths centred to mean 0 (use
+    :func:`elo_scale` for display). ``wins[i, j]`` is the (fractional) wins of row ``i``
+    over row ``j``; ``games[i, j]`` the comparisons between them (symmetric). ``mean_length``
+    is a masked array (masked where a model has no response lengths) or ``None`` when no
+    lengths were given. All arrays are read-only.
+    """
+
+    models: tuple[str, ...]
+    model_index: np.ndarray
+    strength: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    rank: np.ndarray
+    wins: np.ndarray
+    games: np.ndarray
+    n_comparisons: int
+    n_ties: int
+    n_components: int
+    mean_length: np.ma.MaskedArray | None
+    ci_level: float
+    n_resamples: int
+    method: str
+
+    @property
+    def win_rate(self) -> np.ma.MaskedArray:
+        """``wins / games``, masked where two models never met (see :func:`win_rate`)."""
+        return win_rate(self.wins, self.games)
+
+    @property
+    def elo(self) -> np.ndarray:
+        return elo_scale(self.strength)
+
+    @property
+    def elo_ci_low(self) -> np.ndarray:
+        return elo_scale(self.ci_low)
+
+    @property
+    def elo_ci_high(self) -> np.ndarray:
+        return elo_scale(self.ci_high)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PairAgreement:
+    """Agreement between two rater populations on the same pairwise units.
+
+    ``contingency[g, h]`` counts units where the first population's outcome is category
+    ``g`` and the second's is ``h``, categories in the order of ``labels`` (outcomes 1.0,
+    0.5, 0.0). ``kappa`` (Cohen's, over the three categories) and ``percent_agreement``
+    are ``None`` when undefined (no units; or, for kappa, chance agreement equal to 1).
+    """
+
+    n_units: int
+    percent_agreement: float | None
+    kappa: float | None
+    contingency: np.ndarray
+    labels: tuple[str, ...] = AGREEMENT_LABELS
+    method: str = "share of identical outcomes; Cohen's kappa from the 3×3 contingency table (A, tie, B)"
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def win_matrix(a, b, outcome, n_models: int, *, counts=None) -> tuple[np.ndarray, np.ndarray]:
+    """Aggregate comparisons into ``(wins, games)``, both ``(n_models, n_models)``.
+
+    ``wins[i, j]`` (float) sums the scores of ``i`` against ``j`` — ties count half to each —
+    and ``games[i, j]`` (int64, symmetric) counts their comparisons, so
+    ``wins + wins.T == games``. ``counts`` (optional, non-negative integers) makes row ``k``
+    stand for ``counts[k]`` identical comparisons, for input already grouped in SQL.
+    Use :func:`win_rate` for ``wins / games`` without NaN.
+    """
+    m = _n_models(n_models)
+    ai, bi, s, w = _comparisons(a, b, outcome, m, counts)
+    wf = w.astype(np.float64)
+    flat_ab = ai * m + bi
+    flat_ba = bi * m + ai
+    wins = np.bincount(flat_ab, weights=wf * s, minlength=m * m) + np.bincount(
+        flat_ba, weights=wf * (1.0 - s), minlength=m * m
+    )
+    games = np.bincount(flat_ab, weights=w, minlength=m * m) + np.bincount(flat_ba, weights=w, minlength=m * m)
+    return wins.reshape(m, m), np.rint(games).astype(np.int64).reshape(m, m)
+
+
+def win_rate(wins, games) -> np.ma.MaskedArray:
+    """``wins / games`` as a masked array, masked where ``games == 0`` (never NaN).
+
+    Masked cells hold 0.0 underneath; ``.tolist()`` turns them into ``None`` (JSON-ready),
+    ``.filled(x)`` into ``x``.
+    """
+    wins = np.asarray(wins, dtype=np.float64)
+    games = np.asarray(games)
+    if wins.shape != games.shape:
+        raise ValueError(f"wins and games differ in shape: {wins.shape} vs {games.shape}")
+    played = games > 0
+    rate = np.divide(wins, games, out=np.zeros(wins.shape), where=played)
+    return np.ma.MaskedArray(rate, mask=~played)
+
+
+def bradley_terry(
+    a,
+    b,
+    outcome,
+    n_models: int,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    prior: float = 1.0,
+    counts=None,
+) -> np.ndarray:
+    """Bradley–Terry log-strengths (natural log, centred to mean 0), shape ``(n_models,)``.
+
+    Fits the comparisons ``(a[i], b[i], outcome[i])`` — ties as half wins — with the MM
+    algorithm and the ``prior`` virtual tied games per model described in the module
+    docstring. ``prior=0`` is the plain MLE and raises ``ValueError`` unless it exists.
+    Emits a ``RuntimeWarning`` if ``max_iter`` MM steps pass before one moves no
+    log-strength by ``tol`` or more.
+    """
+    wins, games = win_matrix(a, b, outcome, n_models, counts=counts)
+    return bradley_terry_from_counts(wins, games, max_iter=max_iter, tol=tol, prior=prior)
+
+
+def bradley_terry_from_counts(
+    wins, games, *, max_iter: int = 1000, tol: float = 1e-10, prior: float = 1.0
+) -> np.ndarray:
+    """:func:`bradley_terry` on an already aggregated ``(wins, games)`` (see :func:`win_matrix`)."""
+    wins = np.asarray(wins, dtype=np.float64)
+    games = np.asarray(games, dtype=np.float64)
+    if wins.ndim != 2 or wins.shape[0] != wins.shape[1] or games.shape != wins.shape:
+        raise ValueError(f"wins and games must be square matrices of one shape, got {wins.shape} and {games.shape}")
+    if not (np.isfinite(wins).all() and np.isfinite(games).all()) or (wins < 0).any():
+        raise ValueError("wins must be finite and non-negative")
+    if not np.allclose(games, games.T) or not np.allclose(wins + wins.T, games):
+        raise ValueError("games must be symmetric and equal wins + wins.T")
+    prior, max_iter, tol = _fit_options(prior, max_iter, tol)
+    if prior == 0.0:
+        _require_mle(wins, games)
+    return _centre(_fit(wins, games, prior, max_iter, tol))
+
+
+def ranks_from_intervals(low, high, *, atol: float = 0.0) -> np.ndarray:
+    """Rank = 1 + the number of models whose lower bound is above this model's upper bound.
+
+    "Above" means by more than ``atol`` (default 0: strictly above), so that bounds equal
+    up to numerical noise count as overlapping. Models whose intervals overlap can share a
+    rank, and ranks need not be consecutive (1, 1, 3, ...); the best rank is 1. Returns int64.
+    """
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    if low.ndim != 1 or low.shape != high.shape:
+        raise ValueError(f"low and high must be 1-D of one length, got {low.shape} and {high.shape}")
+    if np.isnan(low).any() or np.isnan(high).any() or (low > high).any():
+        raise ValueError("intervals must be non-NaN with low <= high")
+    if not atol >= 0:
+        raise ValueError(f"atol must be >= 0, got {atol!r}")
+    return 1 + (low[None, :] > high[:, None] + atol).sum(axis=1, dtype=np.int64)
+
+
+def elo_scale(strength, *, scale: float = ELO_SCALE, base: float = ELO_BASE) -> np.ndarray:
+    """Natural-log strengths on an Elo-like display scale: ``scale / ln 10 * strength + base``.
+
+    With the defaults, 400 points = odds of 10:1, as in Elo; differences only are meaningful.
+    """
+    return scale / math.log(10.0) * np.asarray(strength, dtype=np.float64) + base
+
+
+def leaderboard(
+    models: Sequence[str],
+    a,
+    b,
+    outcome,
+    *,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+    ci_level: float = 0.95,
+    lengths: np.ndarray | None = None,
+    length_model: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
+    prior: float = 1.0,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+) -> Leaderboard:
+    """Bradley–Terry strengths of ``models`` with percentile bootstrap CIs and CI-based ranks.
+
+    ``a``/``b`` index into ``models``; ``outcome`` is the score of ``a`` (1 won, 0 lost,
+    0.5 tie) in canonical orientation. ``counts`` optionally weights each row as that many
+    identical comparisons (e.g. a SQL ``GROUP BY a, b, outcome``); the bootstrap then
+    resamples the underlying comparisons, exactly as if the rows had been expanded.
+    ``lengths`` with ``length_model`` (one entry per response: its length and the index of
+    the model that wrote it) adds ``mean_length``. See the module docstring for the method;
+    the result's ``method`` states it too. ``prior`` must be positive here (a resample can
+    lack a finite MLE). With no comparisons at all every strength and bound is 0.
+    """
+    names = tuple(str(name) for name in models)
+    if len(set(names)) != len(names):
+        raise ValueError("model names must be unique")
+    m = len(names)
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, numbers.Integral) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}")
+    prior, max_iter, tol = _fit_options(prior, max_iter, tol)
+    if prior == 0.0:
+        raise ValueError("leaderboard needs prior > 0: a bootstrap resample may have no finite MLE")
+    ai, bi, s, w = _comparisons(a, b, outcome, m, counts)
+    mean_length = _mean_length(lengths, length_model, m)
+
+    wins, games = win_matrix(ai, bi, s, m, counts=w)
+    n_comparisons = int(w.sum())
+    n_ties = int(w[s == 0.5].sum())
+    theta = _fit(wins, games, prior, max_iter, tol)
+    boot, n_unconverged, no_data = _bootstrap(ai, bi, s, w, m, theta, int(n_resamples), seed, prior, max_iter, tol)
+    tail = (1.0 - ci_level) / 2.0
+    if m:
+        ci_low, ci_high = np.quantile(boot, [tail, 1.0 - tail], axis=0)
+    else:
+        ci_low = ci_high = np.zeros(0)
+    strength = _centre(theta)
+    order = np.argsort(-strength, kind="stable")
+    # Bounds that are equal in exact arithmetic (e.g. models no resample separates) differ
+    # by fitting noise of order tol; do not let that noise separate ranks.
+    rank_atol = max(1e-8, 1000.0 * tol)
+    rank = ranks_from_intervals(ci_low[order], ci_high[order], atol=rank_atol)
+    n_components = _n_components(games)
+    method = (
+        "Bradley–Terry (natural-log strengths, centred to mean 0) fitted by the MM algorithm (Hunter 2004, "
+        "SQUAREM-accelerated) "
+        f"on aggregated wins; ties count as half a win to each side; regularised by {prior:g} virtual tied "
+        "game(s) per model against a reference opponent of log-strength 0 "
+        f"(prior ∝ sech(θ/2)^{prior:g}); {ci_level * 100:g}% percentile bootstrap CI from {n_resamples} "
+        f"resamples of the {n_comparisons} comparisons with replacement (seed {seed}; "
+        f"{n_unconverged} resample fit(s) stopped at max_iter={max_iter}); "
+        f"rank = 1 + number of models whose CI lies entirely above (by more than {rank_atol:g})"
+    )
+    if no_data:
+        method += "; no comparisons, so all strengths are the prior's 0"
+    if n_components > 1:
+        method += f"; comparison graph has {n_components} components: order across them comes from the prior only"
+    return Leaderboard(
+        models=tuple(names[i] for i in order),
+        model_index=_frozen(order.astype(np.int64)),
+        strength=_frozen(strength[order]),
+        ci_low=_frozen(ci_low[order]),
+        ci_high=_frozen(ci_high[order]),
+        rank=_frozen(rank),
+        wins=_frozen(wins[np.ix_(order, order)]),
+        games=_frozen(games[np.ix_(order, order)]),
+        n_comparisons=n_comparisons,
+        n_ties=n_ties,
+        n_components=n_components,
+        mean_length=None if mean_length is None else _frozen_masked(mean_length[order]),
+        ci_level=float(ci_level),
+        n_resamples=int(n_resamples),
+        method=method,
+    )
+
+
+def cohens_kappa(contingency) -> float | None:
+    """Cohen's kappa of a square contingency table (rows: coder 1, columns: coder 2).
+
+    ``kappa = (p_o - p_e) / (1 - p_e)`` with observed agreement ``p_o = trace / n`` and chance
+    agreement ``p_e = sum_g row_g * col_g / n**2`` (each coder's own marginals). ``None``
+    when undefined: an empty table, or ``p_e == 1`` (both coders used one and the same
+    category throughout).
+    """
+    table = _contingency(contingency)
+    n = table.sum()
+    if n == 0:
+        return None
+    p_o = np.trace(table) / n
+    p_e = float(table.sum(axis=1) @ table.sum(axis=0)) / n**2
+    if math.isclose(p_e, 1.0, rel_tol=0.0, abs_tol=1e-12):
+        return None
+    return float((p_o - p_e) / (1.0 - p_e))
+
+
+def percent_agreement(contingency) -> float | None:
+    """Share of units on the diagonal of a square contingency table (``None`` if empty)."""
+    table = _contingency(contingency)
+    n = table.sum()
+    return None if n == 0 else float(np.trace(table) / n)
+
+
+def agreement_between(a_outcomes, b_outcomes) -> PairAgreement:
+    """Agreement of two rater populations (e.g. humans vs LLM judges) on the same pairs.
+
+    ``a_outcomes[k]`` and ``b_outcomes[k]`` are the two populations' canonical outcomes for
+    unit ``k`` (1.0 A won, 0.5 tie, 0.0 B won); only these three values are accepted, so
+    aggregate several ratings per unit (e.g. majority) beforehand and drop unmatched units.
+    Returns the share of units with identical outcomes and Cohen's kappa over the three
+    categories from the 3×3 contingency table (see :func:`cohens_kappa`).
+    """
+    x = _agreement_codes(a_outcomes, "a_outcomes")
+    y = _agreement_codes(b_outcomes, "b_outcomes")
+    if x.shape != y.shape:
+        raise ValueError(f"a_outcomes and b_outcomes must have one length, got {x.size} and {y.size}")
+    k = len(AGREEMENT_OUTCOMES)
+    table = np.bincount(x * k + y, minlength=k * k).reshape(k, k).astype(np.int64)
+    table.setflags(write=False)
+    return PairAgreement(
+        n_units=int(x.size),
+        percent_agreement=percent_agreement(table),
+        kappa=cohens_kappa(table),
+        contingency=table,
+    )
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def _fit(wins: np.ndarray, games: np.ndarray, prior: float, max_iter: int, tol: float) -> np.ndarray:
+    """Uncentred log-strengths of one aggregated data set; warns if MM did not converge."""
+    m = wins.shape[0]
+    if m == 0:
+        return np.zeros(0)
+    theta, converged, _ = _mm(
+        wins.sum(axis=1)[None], np.asarray(games, dtype=np.float64)[None], prior, np.zeros((1, m)), max_iter, tol
+    )
+    if not converged[0]:
+        warnings.warn(
+            f"Bradley–Terry MM did not converge to tol={tol:g} in {max_iter} MM steps", RuntimeWarning, stacklevel=3
+        )
+    return theta[0]
+
+
+def _mm(
+    total_wins: np.ndarray,
+    games: np.ndarray,
+    prior: float,
+    start: np.ndarray,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Batched MM: ``total_wins (R, M)``, ``games (R, M, M)`` -> ``(theta (R, M), converged (R,), mm_steps)``.
+
+    ``theta`` is not centred. The base map is one MM update (:func:`_mm_step`). Plain MM
+    converges linearly and can crawl (at rate about ``1 - prior / (2 N)`` for a model that
+    won all of its ``N`` games), so steps are grouped in SQUAREM cycles (Varadhan & Roland
+    2008, scheme S3): two MM steps, an extrapolation along them, and one MM step from the
+    extrapolated point, which is kept only if the objective is at least that after the two
+    plain steps — so the iteration ascends at least as fast as MM and has the same fixed
+    point. A resample counts as converged once one MM step moves no log-strength by ``tol``
+    or more; converged resamples are frozen. ``max_iter`` bounds the MM steps per resample.
+    """
+    theta = np.array(start, dtype=np.float64)
+    converged = np.zeros(theta.shape[0], dtype=bool)
+    active = np.arange(theta.shape[0])
+    steps = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while active.size and steps < max_iter:
+            w, g, t0 = total_wins[active], games[active], theta[active]
+            t1 = _mm_step(t0, w, g, prior)
+            t2 = _mm_step(t1, w, g, prior)
+            steps += 2
+            plain_residual = np.abs(t2 - t1).max(axis=1)
+            r = t1 - t0
+            v = t2 - t1 - r
+            r_norm = np.sqrt((r * r).sum(axis=1, keepdims=True))
+            v_norm = np.sqrt((v * v).sum(axis=1, keepdims=True))
+            alpha = np.where(v_norm > 0, -r_norm / np.where(v_norm > 0, v_norm, 1.0), -1.0)
+            alpha = np.minimum(alpha, -1.0)  # alpha = -1 is exactly the plain second step
+            extrapolated = t0 - 2.0 * alpha * r + alpha * alpha * v
+            if steps < max_iter:
+                t3 = _mm_step(extrapolated, w, g, prior)
+                steps += 1
+                accept = np.isfinite(t3).all(axis=1)
+                accept &= _objective(t3, w, g, prior) >= _objective(t2, w, g, prior)
+                residual = np.where(accept, np.abs(t3 - extrapolated).max(axis=1), plain_residual)
+                new = np.where(accept[:, None], t3, t2)
+            else:
+                residual, new = plain_residual, t2
+            theta[active] = new
+            done = residual < tol
+            converged[active[done]] = True
+            active = active[~done]
+    return theta, converged, steps
+
+
+def _mm_step(theta: np.ndarray, total_wins: np.ndarray, games: np.ndarray, prior: float) -> np.ndarray:
+    """One MM update (Hunter 2004) of log-strengths ``theta (R, M)``, plus the best common shift.
+
+    Real games depend on differences only, so with ``prior > 0`` the common level is pinned
+    by the weak prior alone and plain MM would crawl along that nearly flat direction; the
+    exact maximisation over a common shift (:func:`_best_shift`) also increases the
+    objective, so the step stays monotone. With ``prior == 0`` the objective is shift
+    invariant and the result is centred instead.
+    """
+    p = np.exp(theta)
+    denom = (games / (p[:, :, None] + p[:, None, :])).sum(axis=2)
+    if prior:
+        denom += prior / (p + 1.0)
+    new = np.log((total_wins + prior / 2.0) / denom)
+    return new + (_best_shift(new) if prior else -new.mean(axis=1, keepdims=True))
+
+
+def _objective(theta: np.ndarray, total_wins: np.ndarray, games: np.ndarray, prior: float) -> np.ndarray:
+    """Regularised log-likelihood per row: ``sum_i W_i theta_i - sum_{i<j} N_ij log(p_i + p_j)`` + prior."""
+    pair = np.logaddexp(theta[:, :, None], theta[:, None, :])
+    value = (total_wins * theta).sum(axis=1) - 0.5 * (games * pair).sum(axis=(1, 2))
+    if prior:
+        value += prior * (0.5 * theta - np.logaddexp(0.0, theta)).sum(axis=1)
+    return value
+
+
+def _best_shift(theta: np.ndarray) -> np.ndarray:
+    """The shift ``c`` (R, 1) maximising the prior term ``-sum_i log cosh((theta_i + c) / 2)``.
+
+    Its root ``sum_i tanh((theta_i + c) / 2) = 0`` lies in ``[-max theta, -min theta]``;
+    found by Newton steps kept inside that bracket (bisecting when a step leaves it).
+    """
+    low = -theta.max(axis=1, keepdims=True)
+    high = -theta.min(axis=1, keepdims=True)
+    c = -theta.mean(axis=1, keepdims=True)
+    for _ in range(100):
+        t = np.tanh((theta + c) / 2.0)
+        f = t.sum(axis=1, keepdims=True)
+        slope = 0.5 * (1.0 - t * t).sum(axis=1, keepdims=True)
+        low = np.where(f < 0, c, low)
+        high = np.where(f > 0, c, high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = c - f / slope
+        inside = (newton > low) & (newton < high) & np.isfinite(newton)
+        nxt = np.where(inside, newton, (low + high) / 2.0)
+        done = np.abs(nxt - c) <= 1e-14 * np.maximum(1.0, np.abs(c))
+        c = nxt
+        if done.all():
+            break
+    return c
+
+
+def _bootstrap(ai, bi, s, w, m, theta, n_resamples, seed, prior, max_iter, tol):
+    """Centred log-strengths of ``n_resamples`` bootstrap resamples, ``(R, M)``.
+
+    Returns ``(thetas, n_unconverged, degenerate)``.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(w.sum())
+    if n == 0 or m == 0:
+        return np.zeros((n_resamples, m)), 0, n == 0
+    # Merge identical comparisons into cells: unordered pair (lo < hi) and the score of lo.
+    lo = np.minimum(ai, bi)
+    hi = np.maximum(ai, bi)
+    score_lo = np.where(ai == lo, s, 1.0 - s)
+    scores, score_code = np.unique(score_lo, return_inverse=True)
+    code = (lo * m + hi) * scores.size + score_code.ravel()
+    cells, cell_of_row = np.unique(code, return_inverse=True)
+    cell_count = np.bincount(cell_of_row.ravel(), weights=w, minlength=cells.size)
+    keep = cell_count > 0
+    cells, cell_count = cells[keep], cell_count[keep]
+    cell_score = scores[cells % scores.size]
+    cell_pair = cells // scores.size  # sorted, so the cells of one pair are contiguous
+    pairs, pair_start = np.unique(cell_pair, return_index=True)
+    pair_lo, pair_hi = pairs // m, pairs % m
+    # Incidence of pair -> its lower / higher model, to sum wins per model with a matmul.
+    lo_of_pair = np.zeros((pairs.size, m))
+    lo_of_pair[np.arange(pairs.size), pair_lo] = 1.0
+    hi_of_pair = np.zeros((pairs.size, m))
+    hi_of_pair[np.arange(pairs.size), pair_hi] = 1.0
+    probabilities = cell_count / cell_count.sum()
+
+    chunk = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(cells.size, m * m)))
+    out = np.empty((n_resamples, m))
+    unconverged = 0
+    for first in range(0, n_resamples, chunk):
+        r = min(chunk, n_resamples - first)
+        drawn = rng.multinomial(n, probabilities, size=r).astype(np.float64)  # (r, cells)
+        games_of_pair = np.add.reduceat(drawn, pair_start, axis=1)  # (r, pairs)
+        wins_lo = np.add.reduceat(drawn * cell_score, pair_start, axis=1)
+        total_wins = wins_lo @ lo_of_pair + (games_of_pair - wins_lo) @ hi_of_pair  # (r, m)
+        games = np.zeros((r, m, m))
+        games[:, pair_lo, pair_hi] = games_of_pair
+        games[:, pair_hi, pair_lo] = games_of_pair
+        fitted, converged, _ = _mm(total_wins, games, prior, np.broadcast_to(theta, (r, m)), max_iter, tol)
+        unconverged += int((~converged).sum())
+        out[first : first + r] = fitted - fitted.mean(axis=1, keepdims=True)
+    return out, unconverged, False
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _centre(theta: np.ndarray) -> np.ndarray:
+    return theta - theta.mean() if theta.size else theta
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array)  # own copy
+    array.setflags(write=False)
+    return array
+
+
+def _frozen_masked(array: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    data = np.array(array.data)
+    mask = np.array(np.ma.getmaskarray(array))
+    data.setflags(write=False)
+    mask.setflags(write=False)
+    return np.ma.MaskedArray(data, mask=mask)
+
+
+def _n_models(n_models) -> int:
+    if isinstance(n_models, bool) or not isinstance(n_models, numbers.Integral) or n_models < 0:
+        raise ValueError(f"n_models must be a non-negative integer, got {n_models!r}")
+    return int(n_models)
+
+
+def _index_array(values, name: str, m: int) -> np.ndarray:
+    raw = np.asarray(values)
+    if raw.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {raw.shape}")
+    if raw.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must hold integer model indices, got dtype {raw.dtype}")
+    out = raw.astype(np.int64)
+    if raw.dtype.kind == "f" and not np.array_equal(out, raw):
+        raise ValueError(f"{name} must hold integer model indices")
+    if (out < 0).any() or (out >= m).any():
+        raise ValueError(f"{name} has model indices outside [0, {m})")
+    return out
+
+
+def _comparisons(a, b, outcome, m: int, counts):
+    """Validate comparison rows -> ``(a, b, score, weight)`` as int64, int64, float64, int64."""
+    ai = _index_array(a, "a", m)
+    bi = _index_array(b, "b", m)
+    s = np.asarray(outcome, dtype=np.float64)
+    if s.ndim != 1 or not (ai.size == bi.size == s.size):
+        raise ValueError(f"a, b and outcome must be 1-D of one length, got {ai.size}, {bi.size}, {s.size}")
+    if (ai == bi).any():
+        raise ValueError("a model cannot be compared with itself (a[i] == b[i])")
+    if np.isnan(s).any() or (s < 0).any() or (s > 1).any():
+        raise ValueError("outcome must lie in [0, 1] (1 = a won, 0 = b won, 0.5 = tie), without NaN")
+    if counts is None:
+        w = np.ones(s.size, dtype=np.int64)
+    else:
+        raw = np.asarray(counts)
+        if raw.shape != s.shape:
+            raise ValueError(f"counts must match outcome in shape, got {raw.shape} and {s.shape}")
+        w = raw.astype(np.int64) if raw.size else np.zeros(0, dtype=np.int64)
+        if raw.size and (raw.dtype.kind not in "iuf" or not np.array_equal(w, raw) or (w < 0).any()):
+            raise ValueError("counts must be non-negative integers")
+    return ai, bi, s, w
+
+
+def _fit_options(prior, max_iter, tol) -> tuple[float, int, float]:
+    prior = float(prior)
+    if not math.isfinite(prior) or prior < 0:
+        raise ValueError(f"prior must be a finite number >= 0, got {prior!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    tol = float(tol)
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    return prior, int(max_iter), tol
+
+
+def _reachability(adjacency: np.ndarray) -> np.ndarray:
+    """Transitive closure (reflexive) of a boolean adjacency matrix by repeated squaring."""
+    m = adjacency.shape[0]
+    reach = adjacency | np.eye(m, dtype=bool)
+    while True:
+        nxt = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
+        if np.array_equal(nxt, reach):
+            return reach
+        reach = nxt
+
+
+def _require_mle(wins: np.ndarray, games: np.ndarray) -> None:
+    """With ``prior=0``, the MLE exists iff the "i beat j" graph is strongly connected (Hunter 2004)."""
+    if wins.shape[0] < 2:
+        raise ValueError("prior=0 needs at least two models")
+    if not _reachability(wins > 0).all():
+        raise ValueError(
+            "with prior=0 the Bradley–Terry MLE does not exist: some models cannot be ordered by chains of wins "
+            "(a model never won or never lost, or the comparison graph is not strongly connected); use prior > 0"
+        )
+
+
+def _n_components(games: np.ndarray) -> int:
+    """Connected components of the comparison graph (a model with no games is its own)."""
+    if games.shape[0] == 0:
+        return 0
+    reach = _reachability(games > 0)
+    # Each component is counted once, at its lowest-index member.
+    first_member = reach.argmax(axis=1)
+    return int(np.unique(first_member).size)
+
+
+def _mean_length(lengths, length_model, m: int) -> np.ma.MaskedArray | None:
+    if lengths is None and length_model is None:
+        return None
+    if lengths is None or length_model is None:
+        raise ValueError("give both lengths and length_model, or neither")
+    values = np.asarray(lengths, dtype=np.float64)
+    owner = _index_array(length_model, "length_model", m)
+    if values.ndim != 1 or values.shape != owner.shape:
+        raise ValueError(f"lengths and length_model must be 1-D of one length, got {values.shape}, {owner.shape}")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("lengths must be finite and non-negative")
+    total = np.bincount(owner, weights=values, minlength=m)
+    n = np.bincount(owner, minlength=m)
+    mean = np.divide(total, n, out=np.zeros(m), where=n > 0)
+    return np.ma.MaskedArray(mean, mask=n == 0)
+
+
+def _contingency(contingency) -> np.ndarray:
+    table = np.asarray(contingency, dtype=np.float64)
+    if table.ndim != 2 or table.shape[0] != table.shape[1]:
+        raise ValueError(f"contingency table must be square, got shape {table.shape}")
+    if not np.isfinite(table).all() or (table < 0).any():
+        raise ValueError("contingency counts must be finite and non-negative")
+    return table
+
+
+def _agreement_codes(outcomes, name: str) -> np.ndarray:
+    values = np.asarray(outcomes, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
+    codes = np.full(values.shape, -1, dtype=np.int64)
+    for code, value in enumerate(AGREEMENT_OUTCOMES):
+        codes[values == value] = code
+    if (codes < 0).any():
+        raise ValueError(f"{name} must hold only 1.0 (A), 0.5 (tie) or 0.0 (B)")
+    return codes
