@@ -71,6 +71,9 @@
       }
     } else if (event.key === "Enter") {
       event.preventDefault();
+      // A fast Enter can land before htmx has wired up a just-swapped form; process it
+      // first (a no-op when already done) so the submit stays an htmx request.
+      if (window.htmx) { window.htmx.process(form); }
       form.requestSubmit();
     } else if (event.key === "?") {
       var details = document.querySelector("#task details.guidelines");

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 ROW_HEIGHT = 26
-LABEL_WIDTH = 220
+LABEL_WIDTH = 250
 PLOT_WIDTH = 460
 PAD = 12
 
