@@ -117,10 +117,16 @@ class PageWatch:
         page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
         page.on("dialog", self._on_dialog)
         page.on("request", lambda r: self.requests.append((r.method, r.url)))
-        page.on("requestfailed", lambda r: self.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
+        page.on("requestfailed", self._on_request_failed)
         page.on("response", self._on_response)
         page.on("framenavigated", self._on_navigated)
         return page
+
+    def _on_request_failed(self, request) -> None:
+        # ERR_ABORTED is the browser cancelling a pending load (e.g. the favicon) because
+        # the page navigated on; a real server failure shows up as a >= 400 response.
+        if request.failure != "net::ERR_ABORTED":
+            self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -48,6 +48,7 @@ def test_dashboard_and_leaderboard_render(page, watch, live_server, demo, app):
         for text in page.locator(f"#{chart} svg text").all():
             assert text.bounding_box()["x"] >= left - 0.5, text.text_content()
     _save(page, "dashboard.png")
+    page.wait_for_load_state("networkidle")  # let the favicon finish before navigating away
 
     page.get_by_role("link", name="Leaderboard").click()
     page.wait_for_url(f"**/projects/{project_id}/leaderboard")
@@ -55,4 +56,5 @@ def test_dashboard_and_leaderboard_render(page, watch, live_server, demo, app):
     _chart_is_drawn(page, "machine-chart")
     assert "Humans vs machines" in page.content()
     _save(page, "leaderboard.png")
+    page.wait_for_load_state("networkidle")
     assert watch.problems() == []
