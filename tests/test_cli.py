@@ -142,3 +142,13 @@ def test_raters_and_leaderboard_commands(runner, cli_db):
     assert "human raters" in text and "machine raters" in text and "humans vs machines" in text
     result = runner.invoke(main, ["leaderboard", "2"])
     assert result.exit_code == 1 and "no pairwise question" in result.output
+
+
+def test_raters_honours_threshold_setting(runner, cli_db, monkeypatch):
+    _ok(runner, "demo", "--no-serve")
+    assert "alpha rises" in _ok(runner, "raters", "1")
+    monkeypatch.setenv("WORKBENCH_CALIBRATION_THRESHOLDS", '{"max_delta_alpha": 1.0}')
+    assert "alpha rises" not in _ok(runner, "raters", "1")
+    monkeypatch.setenv("WORKBENCH_CALIBRATION_THRESHOLDS", '{"nope": 1}')
+    result = runner.invoke(main, ["raters", "1"])
+    assert result.exit_code == 1 and "unknown threshold" in result.output

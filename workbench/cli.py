@@ -356,12 +356,13 @@ def _jsonable(value):
 @click.option("--json", "as_json", is_flag=True)
 def raters_command(project: str, question: str | None, as_json: bool):
     """Calibration of every rater of PROJECT, worst first, with flags."""
-    from .services.calibration import rater_calibration
+    from .services.calibration import parse_thresholds, rater_calibration
     from .services.projects import resolve_project
 
     try:
+        thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
         with open_session() as session:
-            report = rater_calibration(session, resolve_project(session, project), question)
+            report = rater_calibration(session, resolve_project(session, project), question, thresholds)
     except WorkbenchError as exc:
         _report(exc)
     if as_json:

@@ -35,6 +35,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Set it explicitly when several app servers share one database.",
     ),
     Setting("LEASE_MINUTES", 30, "How long an item shown to a rater stays reserved for them."),
+    Setting(
+        "CALIBRATION_THRESHOLDS",
+        "",
+        'JSON object overriding the rater-flag thresholds, e.g. {"too_fast_seconds": 5, "min_gold_accuracy": 0.8}.',
+    ),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set behind TLS)."),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body in bytes."),
 )

@@ -125,3 +125,30 @@ def test_leaderboard_leaves_gold_out_and_needs_a_pairwise_rubric(session):
     single = make_project(session, rubric="response-quality")
     with pytest.raises(InvalidInput, match="no pairwise question"):
         project_leaderboard(session, single)
+
+
+def test_thresholds_come_from_json_overrides():
+    from workbench.services.calibration import parse_thresholds
+    from workbench.stats.rater_flags import Thresholds
+
+    assert parse_thresholds("") == Thresholds()
+    assert parse_thresholds('{"too_fast_seconds": 5}').too_fast_seconds == 5
+    with pytest.raises(InvalidInput) as info:
+        parse_thresholds('{"too_fast": 5, "min_gold_accuracy": "high"}')
+    assert [e.location for e in info.value.errors] == ["too_fast", "min_gold_accuracy"]
+    with pytest.raises(InvalidInput, match="not valid JSON"):
+        parse_thresholds("{oops")
+
+
+def test_stricter_speed_threshold_flags_more(session):
+    from workbench.services.calibration import parse_thresholds
+
+    project = make_project(session, overlap_k=1)
+    for _ in range(6):
+        make_item(session, project)
+    rater = make_rater(session)
+    judge_all(session, project, rater, lambda _item: pick("A"), "speed")  # instant judgments
+    default = rater_calibration(session, project, "helpful").for_user(rater.id)
+    lax = rater_calibration(session, project, "helpful", parse_thresholds('{"too_fast_seconds": 0.0}')).for_user(rater.id)
+    assert any("too fast" in f for f in default.calibration.flags)
+    assert not any("too fast" in f for f in lax.calibration.flags)

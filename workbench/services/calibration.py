@@ -8,17 +8,42 @@ preferred was the one shown on the left.
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..errors import FieldError, InvalidInput
 from ..models import Item, Judgment, Project, User
 from ..stats.calibration import JudgmentTable, RaterCalibration, Thresholds, calibrate
 from .questions import MeasuredQuestion, find_question
 from .rubrics import current_version
+
+
+def parse_thresholds(text: str | None) -> Thresholds:
+    """Thresholds from a JSON object of overrides (the ``CALIBRATION_THRESHOLDS`` setting)."""
+    if not text:
+        return Thresholds()
+    try:
+        overrides = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("CALIBRATION_THRESHOLDS is not valid JSON", [FieldError("", exc.msg)]) from None
+    known = {f.name: f for f in fields(Thresholds)}
+    if not isinstance(overrides, dict):
+        raise InvalidInput("CALIBRATION_THRESHOLDS must be a JSON object")
+    errors = [
+        FieldError(key, f"unknown threshold; known: {', '.join(known)}") for key in overrides if key not in known
+    ] + [
+        FieldError(key, "must be a number")
+        for key, value in overrides.items()
+        if key in known and (not isinstance(value, int | float) or isinstance(value, bool))
+    ]
+    if errors:
+        raise InvalidInput("CALIBRATION_THRESHOLDS has problems", errors)
+    return replace(Thresholds(), **overrides)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, current_app, g, render_template
 
 from ..domain import ProjectProgress, QuestionAlpha, Role
 from ..models import Project
 from ..services.agreement import project_agreement
-from ..services.calibration import CalibrationReport, rater_calibration
+from ..services.calibration import CalibrationReport, parse_thresholds, rater_calibration
 from ..services.projects import get_project, project_progress, rater_done_count
 from ..services.projects import list_projects as all_projects
 from .auth import ALL_ROLES, requires
@@ -72,7 +72,8 @@ def show_dashboard(project_id: int):
     project = get_project(session, project_id)
     staff = g.user.role in STAFF
     agreement = tuple(project_agreement(session, project, n_resamples=500)) if staff else ()
-    calibration = rater_calibration(session, project) if staff else None
+    thresholds = parse_thresholds(current_app.config["CALIBRATION_THRESHOLDS"])
+    calibration = rater_calibration(session, project, thresholds=thresholds) if staff else None
     ctx = DashboardContext(
         project=project,
         progress=project_progress(session, project, with_raters=staff),

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 
 from ..domain import Role
 from ..errors import Forbidden
 from ..models import Project
-from ..services.calibration import CalibrationReport, RaterRow, rater_calibration
+from ..services.calibration import CalibrationReport, RaterRow, parse_thresholds, rater_calibration
 from ..services.leaderboard import ProjectLeaderboard, project_leaderboard
 from ..services.projects import get_project
 from ..stats.pairwise import Leaderboard
@@ -123,7 +123,7 @@ class MyQualityContext:
 def show_my_quality(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
-    report = rater_calibration(session, project)
+    report = rater_calibration(session, project, thresholds=parse_thresholds(current_app.config["CALIBRATION_THRESHOLDS"]))
     row = report.for_user(g.user.id)
     if row is not None and row.user_id != g.user.id:  # pragma: no cover - defensive
         raise Forbidden("not your figures")
