@@ -24,6 +24,20 @@ class VersionStatus(str, enum.Enum):
     RETIRED = "retired"
 
 
+class LeasePurpose(str, enum.Enum):
+    """Why an item was shown to a rater."""
+
+    LIVE = "live"  # an ordinary item, counted against its overlap
+    GOLD = "gold"  # a check item with a known answer, interleaved at the project's gold rate
+    QUALIFICATION = "qualification"  # a check item of the qualification set, before live work
+    REPEAT = "repeat"  # an item the rater judged before, shown again with sides swapped
+
+
+class FlagKind(str, enum.Enum):
+    SKIP = "skip"  # the rater passed on the item (with a reason); others still get it
+    BROKEN = "broken"  # the rater reports the item itself as broken
+
+
 class PairChoice(str, enum.Enum):
     """A pairwise answer in canonical orientation: A is the item's first response."""
 

@@ -19,13 +19,14 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .db import Base
-from .domain import Role, TaskKind, VersionStatus
+from .domain import FlagKind, LeasePurpose, Role, TaskKind, VersionStatus
 
 
 def utcnow() -> datetime:
@@ -146,6 +147,10 @@ class Project(Base):
     qualification_min_accuracy: Mapped[float] = mapped_column(Float, default=0.0)
     lease_minutes: Mapped[int] = mapped_column(Integer, default=30)
     seed: Mapped[int] = mapped_column(Integer, default=0)
+    # Whether a rater who misses a gold item is shown the expected answer and why.
+    gold_feedback: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Share of a rater's judged items shown to them again later, sides swapped.
+    repeat_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     rubric: Mapped[Rubric] = relationship()
@@ -193,7 +198,7 @@ class Lease(Base):
 
     __tablename__ = "leases"
     __table_args__ = (
-        UniqueConstraint("item_id", "rater_id"),
+        UniqueConstraint("item_id", "rater_id", "purpose"),
         Index("ix_leases_project_rater_open", "project_id", "rater_id", "completed_at"),
     )
 
@@ -202,6 +207,9 @@ class Lease(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"))
+    purpose: Mapped[LeasePurpose] = mapped_column(
+        _enum(LeasePurpose, "lease_purpose"), default=LeasePurpose.LIVE, server_default=LeasePurpose.LIVE.value
+    )
     display_order: Mapped[list[int]] = mapped_column(JSONType)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -244,3 +252,46 @@ class Judgment(Base):
     item: Mapped[Item] = relationship()
     rater: Mapped[User] = relationship()
     rubric_version: Mapped[RubricVersion] = relationship()
+
+
+class RepeatJudgment(Base):
+    """A rater's second look at an item they judged, sides swapped: a consistency check.
+
+    Kept apart from ``Judgment`` so that it is never counted as a second vote.
+    """
+
+    __tablename__ = "repeat_judgments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    original_id: Mapped[int] = mapped_column(ForeignKey("judgments.id", ondelete="CASCADE"), unique=True)
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"))
+    lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id", ondelete="SET NULL"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    display_order: Mapped[list[int]] = mapped_column(JSONType)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+
+    original: Mapped[Judgment] = relationship()
+
+
+class ItemFlag(Base):
+    """A rater skipped an item (with a reason) or reported it as broken."""
+
+    __tablename__ = "item_flags"
+    __table_args__ = (Index("ix_item_flags_project_kind", "project_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id", ondelete="SET NULL"), unique=True)
+    kind: Mapped[FlagKind] = mapped_column(_enum(FlagKind, "flag_kind"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    rater: Mapped[User] = relationship()

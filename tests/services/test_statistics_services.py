@@ -76,9 +76,10 @@ def test_always_left_rater_is_flagged_and_ranked_worst(session):
 
 
 def test_gold_answers_give_gold_accuracy(session):
-    project = make_project(session, overlap_k=1)
+    project = make_project(session, overlap_k=1, gold_rate=1.0)
     for n in range(10):
         make_item(session, project, is_gold=True, gold_answer=pick("A" if n < 5 else "B"))
+        make_item(session, project)
     rater = make_rater(session)
     judge_all(session, project, rater, lambda _item: pick("A"), "gold")
     row = rater_calibration(session, project, "helpful").for_user(rater.id)

@@ -5,6 +5,12 @@ never gets an item they have judged; items closest to completion come first; a r
 with an open lease gets the same item back (a reload does not skip work). Sides are
 counterbalanced: each item alternates which response is shown on the left.
 
+Besides live items a rater is shown, in this order of precedence: the qualification set
+(gold items, before any live work, see ``gold.py``); a swapped repeat of an item they judged
+earlier, at the project's ``repeat_rate``; a gold item, at the project's ``gold_rate``. Gold
+items have no overlap limit and are only shown while live work remains, so they look like
+any other item. The draws are seeded by (project seed, rater, number of items shown).
+
 Concurrency: SQLite runs every transaction as ``BEGIN IMMEDIATE`` (see ``db.py``), so
 assignment is serialized. PostgreSQL locks the candidate item row with
 ``FOR NO KEY UPDATE SKIP LOCKED`` and recounts after the lock, so two raters never take the
@@ -22,9 +28,14 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..domain import TaskKind
+from ..domain import LeasePurpose, TaskKind
 from ..models import Item, Judgment, Lease, Project, Response, RubricVersion, User, utcnow
+from .gold import QualificationState, qualification
 from .rubrics import current_version
+
+# A repeat is drawn only from judgments older than the rater's last few, so it is not
+# recognized as the item just seen.
+REPEAT_MIN_DISTANCE = 3
 
 SLOT_LABELS = ("A", "B")
 
@@ -61,7 +72,12 @@ def _taken_count(project: Project, now: datetime):
     )
     leased = (
         select(func.count())
-        .where(Lease.item_id == Item.id, Lease.completed_at.is_(None), Lease.expires_at > now)
+        .where(
+            Lease.item_id == Item.id,
+            Lease.purpose == LeasePurpose.LIVE,
+            Lease.completed_at.is_(None),
+            Lease.expires_at > now,
+        )
         .correlate(Item)
         .scalar_subquery()
     )
@@ -82,17 +98,27 @@ def _open_lease(session: Session, project: Project, rater: User, now: datetime) 
     )
 
 
-def _candidates(session: Session, project: Project, rater: User, now: datetime, exclude: set[int], wait: bool = False):
-    taken = _taken_count(project, now)
-    mine = exists().where(
+def _seen_by(rater: User, now: datetime):
+    """Items the rater holds, has finished or skipped, or has judged."""
+    leased = exists().where(
         Lease.item_id == Item.id,
         Lease.rater_id == rater.id,
         or_(Lease.completed_at.is_not(None), Lease.expires_at > now),
     )
-    judged_by_me = exists().where(Judgment.item_id == Item.id, Judgment.rater_id == rater.id)
+    judged = exists().where(Judgment.item_id == Item.id, Judgment.rater_id == rater.id)
+    return or_(leased, judged)
+
+
+def _candidates(session: Session, project: Project, rater: User, now: datetime, exclude: set[int], wait: bool = False):
+    taken = _taken_count(project, now)
     query = (
         select(Item.id)
-        .where(Item.project_id == project.id, ~mine, ~judged_by_me, taken < project.overlap_k)
+        .where(
+            Item.project_id == project.id,
+            Item.is_gold.is_(False),
+            ~_seen_by(rater, now),
+            taken < project.overlap_k,
+        )
         .order_by(taken.desc(), Item.id)
         .limit(1)
     )
@@ -113,6 +139,7 @@ def _display_order(session: Session, project: Project, item_id: int, rater: User
         select(Lease.display_order).where(
             Lease.item_id == item_id,
             Lease.rater_id != rater.id,
+            Lease.purpose != LeasePurpose.REPEAT,
             or_(Lease.completed_at.is_not(None), Lease.expires_at > now),
         )
     ).all()
@@ -145,13 +172,111 @@ def _task(session: Session, lease: Lease) -> RatingTask:
     )
 
 
+def _gold_candidate(session: Session, project: Project, rater: User, now: datetime, rng: random.Random) -> int | None:
+    ids = session.scalars(
+        select(Item.id)
+        .where(Item.project_id == project.id, Item.is_gold.is_(True), ~_seen_by(rater, now))
+        .order_by(Item.id)
+    ).all()
+    return rng.choice(ids) if ids else None
+
+
+def _repeat_candidate(session: Session, project: Project, rater: User, rng: random.Random) -> Judgment | None:
+    if project.task_kind != TaskKind.PAIRWISE:
+        return None
+    repeated = set(
+        session.scalars(
+            select(Lease.item_id).where(
+                Lease.project_id == project.id, Lease.rater_id == rater.id, Lease.purpose == LeasePurpose.REPEAT
+            )
+        )
+    )
+    judgments = session.scalars(
+        select(Judgment)
+        .join(Item, Item.id == Judgment.item_id)
+        .where(
+            Judgment.project_id == project.id,
+            Judgment.rater_id == rater.id,
+            Judgment.superseded_by_id.is_(None),
+            Item.is_gold.is_(False),
+        )
+        .order_by(Judgment.submitted_at.desc(), Judgment.id.desc())
+    ).all()
+    eligible = [j for j in judgments[REPEAT_MIN_DISTANCE:] if j.item_id not in repeated]
+    return rng.choice(eligible) if eligible else None
+
+
+def _issue(
+    session: Session,
+    project: Project,
+    rater: User,
+    item_id: int,
+    purpose: LeasePurpose,
+    version: RubricVersion,
+    order: list[int],
+    now: datetime,
+) -> RatingTask:
+    lease = session.scalar(
+        select(Lease).where(Lease.item_id == item_id, Lease.rater_id == rater.id, Lease.purpose == purpose)
+    )
+    if lease is None:
+        lease = Lease(project_id=project.id, item_id=item_id, rater_id=rater.id, purpose=purpose)
+        session.add(lease)
+    lease.rubric_version_id = version.id
+    lease.display_order = order
+    lease.issued_at = now
+    lease.expires_at = now + timedelta(minutes=project.lease_minutes)
+    lease.completed_at = None
+    session.flush()
+    session.refresh(lease)
+    return _task(session, lease)
+
+
+def _draw(session: Session, project: Project, rater: User) -> random.Random:
+    shown = session.scalar(
+        select(func.count()).select_from(Lease).where(Lease.project_id == project.id, Lease.rater_id == rater.id)
+    )
+    return random.Random(f"{project.seed}:{rater.id}:{shown}")
+
+
 def next_assignment(session: Session, project: Project, rater: User, now: datetime | None = None) -> RatingTask | None:
-    """The rater's open task, or a newly leased one, or None when nothing is left for them."""
+    """The rater's open task, or a newly leased one, or None when nothing is left for them
+    (or when they did not pass the qualification set)."""
     now = now or utcnow()
     lease = _open_lease(session, project, rater, now)
     if lease is not None:
         return _task(session, lease)
     version = current_version(session, project)
+    rng = _draw(session, project, rater)
+    standing = qualification(session, project, rater)
+    if standing.state == QualificationState.IN_PROGRESS:
+        gold_id = _gold_candidate(session, project, rater, now, rng)
+        if gold_id is not None:
+            order = _display_order(session, project, gold_id, rater, now)
+            return _issue(session, project, rater, gold_id, LeasePurpose.QUALIFICATION, version, order, now)
+    if not standing.allows_live_work:
+        return None
+    item_id = _live_candidate(session, project, rater, now)
+    if item_id is None:
+        return None
+    if project.repeat_rate > 0 and rng.random() < project.repeat_rate:
+        original = _repeat_candidate(session, project, rater, rng)
+        if original is not None:
+            order = list(reversed(original.display_order))
+            return _issue(
+                session, project, rater, original.item_id, LeasePurpose.REPEAT, original.rubric_version, order, now
+            )
+    if project.gold_rate > 0 and rng.random() < project.gold_rate:
+        gold_id = _gold_candidate(session, project, rater, now, rng)
+        if gold_id is not None:
+            order = _display_order(session, project, gold_id, rater, now)
+            return _issue(session, project, rater, gold_id, LeasePurpose.GOLD, version, order, now)
+    order = _display_order(session, project, item_id, rater, now)
+    return _issue(session, project, rater, item_id, LeasePurpose.LIVE, version, order, now)
+
+
+def _live_candidate(session: Session, project: Project, rater: User, now: datetime) -> int | None:
+    """A live item with room for the rater, locked against other assignments (PostgreSQL)."""
     tried: set[int] = set()
     while True:
         item_id = _candidates(session, project, rater, now, tried)
@@ -168,21 +293,7 @@ def next_assignment(session: Session, project: Project, rater: User, now: dateti
             select(_taken_count(project, now)).select_from(Item).where(Item.id == item_id)
         )
         if taken < project.overlap_k:
-            break
-    expires = now + timedelta(minutes=project.lease_minutes)
-    lease = session.scalar(select(Lease).where(Lease.item_id == item_id, Lease.rater_id == rater.id))
-    order = _display_order(session, project, item_id, rater, now)
-    if lease is None:
-        lease = Lease(project_id=project.id, item_id=item_id, rater_id=rater.id)
-        session.add(lease)
-    lease.rubric_version_id = version.id
-    lease.display_order = order
-    lease.issued_at = now
-    lease.expires_at = expires
-    lease.completed_at = None
-    session.flush()
-    session.refresh(lease)
-    return _task(session, lease)
+            return item_id
 
 
 def item_has_room(session: Session, project: Project, item_id: int, now: datetime, excluding_lease: int) -> bool:
@@ -192,7 +303,13 @@ def item_has_room(session: Session, project: Project, item_id: int, now: datetim
     )
     leased = session.scalar(
         select(func.count()).where(
-            and_(Lease.item_id == item_id, Lease.completed_at.is_(None), Lease.expires_at > now, Lease.id != excluding_lease)
+            and_(
+                Lease.item_id == item_id,
+                Lease.purpose == LeasePurpose.LIVE,
+                Lease.completed_at.is_(None),
+                Lease.expires_at > now,
+                Lease.id != excluding_lease,
+            )
         )
     )
     return judged + leased < project.overlap_k

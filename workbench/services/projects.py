@@ -19,7 +19,14 @@ def create_project(
     pin_version: int | None = None,
     lease_minutes: int = 30,
     seed: int = 0,
+    gold_rate: float = 0.0,
+    qualification_items: int = 0,
+    qualification_min_accuracy: float = 0.0,
+    gold_feedback: bool = True,
+    repeat_rate: float = 0.0,
 ) -> Project:
+    """A project; see ``assignment.py`` and ``gold.py`` for what the gold, qualification and
+    repeat settings do."""
     name = name.strip()
     errors = []
     if not name:
@@ -30,6 +37,11 @@ def create_project(
         errors.append(FieldError("overlap", "overlap must be at least 1"))
     if lease_minutes < 1:
         errors.append(FieldError("lease_minutes", "a lease lasts at least one minute"))
+    for field_name, rate in (("gold_rate", gold_rate), ("repeat_rate", repeat_rate), ("min_accuracy", qualification_min_accuracy)):
+        if not 0.0 <= rate <= 1.0:
+            errors.append(FieldError(field_name, f"{field_name.replace('_', ' ')} is a share between 0 and 1, not {rate}"))
+    if qualification_items < 0:
+        errors.append(FieldError("qualification_items", "the qualification set cannot have a negative size"))
     if errors:
         raise InvalidInput("cannot create project", errors)
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
@@ -50,6 +62,11 @@ def create_project(
         overlap_k=overlap_k,
         lease_minutes=lease_minutes,
         seed=seed,
+        gold_rate=gold_rate,
+        qualification_items=qualification_items,
+        qualification_min_accuracy=qualification_min_accuracy,
+        gold_feedback=gold_feedback,
+        repeat_rate=repeat_rate,
     )
     session.add(project)
     session.flush()
@@ -78,7 +95,10 @@ def list_projects(session: Session) -> list[Project]:
 
 
 def project_item_count(session: Session, project: Project) -> int:
-    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id)) or 0
+    """Live items (gold items are checks, not work)."""
+    return session.scalar(
+        select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.is_gold.is_(False))
+    ) or 0
 
 
 def project_progress(session: Session, project: Project, with_raters: bool = False) -> ProjectProgress:
@@ -86,7 +106,8 @@ def project_progress(session: Session, project: Project, with_raters: bool = Fal
     n_items = project_item_count(session, project)
     per_item = (
         select(Judgment.item_id, func.count().label("n"))
-        .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
+        .join(Item, Item.id == Judgment.item_id)
+        .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None), Item.is_gold.is_(False))
         .group_by(Judgment.item_id)
         .subquery()
     )
