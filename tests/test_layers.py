@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
-DOMAIN = ["domain", "errors", "config", "db", "models", "render", "paths", "migrate", "stats", "rubric", "services", "export"]
+DOMAIN = ["domain", "errors", "config", "db", "models", "render", "paths", "migrate", "textdiff", "stats", "rubric", "services", "export"]
 
 
 def _modules(name: str) -> list[str]:

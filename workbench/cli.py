@@ -198,13 +198,25 @@ def projects():
 @click.option("--rubric", "rubric_slug", required=True, help="Rubric slug (load it first).")
 @click.option("--overlap", default=3, show_default=True, help="Judgments wanted per item.")
 @click.option("--pin-version", type=int, default=None, help="Pin a rubric version; default: follow the latest published.")
-def projects_create(name: str, rubric_slug: str, overlap: int, pin_version: int | None):
+@click.option("--gold-rate", type=float, default=0.0, show_default=True, help="Share of items shown that are gold checks.")
+@click.option("--qualification", "qualification_items", type=int, default=0, show_default=True,
+              help="Gold items a new rater answers before live work.")
+@click.option("--min-accuracy", type=float, default=0.0, show_default=True, help="Share of the qualification set to get right.")
+@click.option("--silent-gold", is_flag=True, help="Do not show raters the expected answer when they miss a gold item.")
+@click.option("--repeat-rate", type=float, default=0.0, show_default=True,
+              help="Share of items shown again later with sides swapped (a consistency check).")
+def projects_create(name: str, rubric_slug: str, overlap: int, pin_version: int | None, gold_rate: float,
+                    qualification_items: int, min_accuracy: float, silent_gold: bool, repeat_rate: float):
     """Create a project NAME rated with a rubric."""
     from .services.projects import create_project
 
     try:
         with open_session() as session:
-            project = create_project(session, name, rubric_slug, overlap_k=overlap, pin_version=pin_version)
+            project = create_project(
+                session, name, rubric_slug, overlap_k=overlap, pin_version=pin_version, gold_rate=gold_rate,
+                qualification_items=qualification_items, qualification_min_accuracy=min_accuracy,
+                gold_feedback=not silent_gold, repeat_rate=repeat_rate,
+            )
             click.echo(f"created project {project.id} {project.name!r} ({project.task_kind.value}, overlap {overlap})")
     except WorkbenchError as exc:
         _report(exc)
@@ -219,6 +231,24 @@ def projects_list():
         for project in list_projects(session):
             p = project_progress(session, project)
             click.echo(f"{project.id:>4}  {project.name}  items={p.items}  judgments={p.judgments}/{p.target_judgments}")
+
+
+@projects.command("honeypots")
+@click.argument("project")
+@click.option("--count", default=10, show_default=True, help="Honeypots to add.")
+@click.option("--seed", default=0, show_default=True, help="Seed for choosing sources and degradations.")
+def projects_honeypots(project: str, count: int, seed: int):
+    """Add pairwise honeypots to PROJECT: a real response against a degraded copy of itself."""
+    from .services.honeypots import generate_honeypots
+    from .services.projects import resolve_project
+
+    try:
+        with open_session() as session:
+            report = generate_honeypots(session, resolve_project(session, project), count, seed)
+        methods = ", ".join(f"{n} {m}" for m, n in report.by_method.items() if n)
+        click.echo(f"added {report.created} honeypot(s) ({methods or 'none'}); {report.existing} already present")
+    except WorkbenchError as exc:
+        _report(exc)
 
 
 @main.command("import")

@@ -35,9 +35,16 @@ def test_seed_demo_creates_the_demo_content(session):
     projects = {p.name: p for p in session.scalars(select(Project))}
     assert set(projects) == {PAIRWISE_PROJECT, SINGLE_PROJECT}
     assert set(result.project_ids) == {p.id for p in projects.values()}
-    per_project = dict(session.execute(select(Item.project_id, func.count()).group_by(Item.project_id)).all())
+    per_project = dict(
+        session.execute(select(Item.project_id, func.count()).where(Item.is_gold.is_(False)).group_by(Item.project_id)).all()
+    )
     assert per_project == {projects[PAIRWISE_PROJECT].id: 40, projects[SINGLE_PROJECT].id: 15}
-    assert counts["responses"] == 40 * 2 + 15
+    # Ten honeypots built from the pairwise items are the pairwise project's gold checks.
+    honeypots = session.scalars(select(Item).where(Item.is_gold.is_(True))).all()
+    assert len(honeypots) == 10 and {h.project_id for h in honeypots} == {projects[PAIRWISE_PROJECT].id}
+    assert all(h.meta["honeypot"]["method"] in {"truncated", "shuffled", "off-topic"} for h in honeypots)
+    assert projects[PAIRWISE_PROJECT].gold_rate > 0
+    assert counts["responses"] == 40 * 2 + 15 + 10 * 2
     # The seeded judgments are pairwise, by two raters, 12 each, valid and all leases closed.
     judged = session.execute(
         select(Judgment.project_id, Judgment.rater_id, func.count()).group_by(Judgment.project_id, Judgment.rater_id)

@@ -273,3 +273,23 @@ def test_honeypots_need_a_pairwise_project(session):
 def test_rates_must_be_shares(session, field):
     with pytest.raises(InvalidInput, match="between 0 and 1"):
         make_project(session, **{field: 1.5})
+
+
+def test_self_agreement_on_swapped_repeats_in_the_rater_table(session):
+    from workbench.services.calibration import rater_calibration
+
+    project = make_project(session, overlap_k=2, repeat_rate=0.5, seed=11)
+    make_items(session, project, 30)
+    steady, fickle = make_rater(session), make_rater(session)
+    for rater in (steady, fickle):
+        while (task := next_assignment(session, project, rater)) is not None:
+            repeat = purpose_of(session, task) == LeasePurpose.REPEAT
+            first = "A" if task.item_id % 2 else "B"
+            # The steady rater gives the same answer again; the fickle one the other response.
+            again = {"A": "B", "B": "A"}[first] if rater is fickle else first
+            submit_canonical(session, rater, task, again if repeat else first)
+    rows = {r.user_id: r for r in rater_calibration(session, project, "helpful").rows}
+    n_steady = session.scalar(select(func.count()).select_from(RepeatJudgment).where(RepeatJudgment.rater_id == steady.id))
+    assert n_steady >= 3
+    assert (rows[steady.id].self_agreement.successes, rows[steady.id].self_agreement.trials) == (n_steady, n_steady)
+    assert rows[fickle.id].self_agreement.trials >= 3 and rows[fickle.id].self_agreement.successes == 0

@@ -76,7 +76,7 @@ def _judgment_count(app, rater_id: int) -> int:
 
 
 def _lease_id(page: Page) -> int:
-    return int(page.locator("#task input[name=lease_id]").input_value())
+    return int(page.locator("#task form.judgment input[name=lease_id]").input_value())
 
 
 def _is_rate_post(response) -> bool:
@@ -123,7 +123,7 @@ def test_browser_keyboard_rating_swaps_items_without_reload(page, watch, live_se
     row = page.locator("tr").filter(has_text=PAIRWISE_PROJECT)
     row.get_by_role("link", name="Rate", exact=True).click()
     page.wait_for_url(f"**/projects/{project_id}/rate")
-    progress = page.locator("#progress .num")
+    progress = page.locator("#progress [data-done]")
     expect(progress).to_have_text("0")
     expect(page.locator("#task form.judgment")).to_be_visible()
 
@@ -147,7 +147,7 @@ def test_browser_keyboard_rating_swaps_items_without_reload(page, watch, live_se
         assert posted.value.status == 200
         assert posted.value.request.headers.get("hx-request") == "true"
         expect(progress).to_have_text(str(step))
-        expect(page.locator("#task input[name=lease_id]")).not_to_have_value(str(lease_id))
+        expect(page.locator("#task form.judgment input[name=lease_id]")).not_to_have_value(str(lease_id))
         expect(page.locator("#task .notice")).to_have_text("Saved.")
         assert page.evaluate("window.__marker") == "still-here", "the page was reloaded"
         screen_by_lease[lease_id] = screen
@@ -201,7 +201,7 @@ def test_browser_missing_required_answer_is_shown_inline_then_saved(page, watch,
     expect(page.locator("#q-harmless")).to_have_class(re.compile(r"\binvalid\b"))
     expect(page.locator("#err-helpful")).to_have_text("")
     expect(page.locator("#task .notice")).to_have_text("Please fix the marked answers.")
-    expect(page.locator("#progress .num")).to_have_text("0")
+    expect(page.locator("#progress [data-done]")).to_have_text("0")
     assert _lease_id(page) == lease_id
     assert page.evaluate(CHECKED_JS) == {"q.helpful.choice": "A", "q.helpful.strength": "2"}
     assert page.evaluate("window.__marker") == "still-here"
@@ -211,7 +211,7 @@ def test_browser_missing_required_answer_is_shown_inline_then_saved(page, watch,
     with page.expect_response(_is_rate_post) as posted:
         page.keyboard.press("Enter")
     assert posted.value.status == 200
-    expect(page.locator("#progress .num")).to_have_text("1")
+    expect(page.locator("#progress [data-done]")).to_have_text("1")
     expect(page.locator("#task .notice")).to_have_text("Saved.")
     expect(page.locator("#task .error:not(:empty)")).to_have_count(0)
     assert _lease_id(page) != lease_id
@@ -253,7 +253,7 @@ def test_browser_rating_form_works_without_javascript(browser, live_server, demo
         assert posted.value.headers["location"].endswith(rate_path)
         page.wait_for_load_state()
         assert page.url == live_server(rate_path)
-        expect(page.locator("#progress .num")).to_have_text("1")
+        expect(page.locator("#progress [data-done]")).to_have_text("1")
         assert _lease_id(page) != lease_id
         assert page.evaluate(CHECKED_JS) == {}
         screen = {"helpful": {"choice": "B", "strength": 3}, "harmless": {"choice": "tie"}}

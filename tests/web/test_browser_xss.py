@@ -189,6 +189,13 @@ def test_browser_xss_corpus_stays_inert(page, watch, live_server, app, chat):
     assert posted.value.status == 422
     expect(page.locator("#err-harmless")).not_to_be_empty()
     _assert_inert(page, watch, rate_path, copies=4 if chat else 3)
+
+    # The word diff of A and B shows the payloads as text too.
+    page.keyboard.press("d")
+    diff = page.locator("#task .diff-text")
+    expect(diff).to_contain_text(SCRIPT)
+    assert diff.locator("script, img, svg, iframe, a, style, object, embed, math, video").count() == 0
+    assert watch.dialogs == []
     assert watch.problems(allow_status=((422, rate_path),)) == []
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..errors import FieldError, InvalidInput
-from ..models import Item, Judgment, Project, User
+from ..models import Item, Judgment, Project, RepeatJudgment, User
+from ..stats.binomial import Proportion, wilson_interval
 from ..stats.calibration import JudgmentTable, RaterCalibration, Thresholds, calibrate
 from .questions import MeasuredQuestion, find_question
 from .rubrics import current_version
@@ -52,6 +53,8 @@ class RaterRow:
     name: str
     is_machine: bool
     calibration: RaterCalibration
+    # Swapped repeats whose answer matched the rater's first answer (same canonical value).
+    self_agreement: Proportion | None = None
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,34 @@ def rater_calibration(
         return CalibrationReport(question, (), thresholds)
     results = calibrate(table, question.value_domain, question.level, thresholds)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(rater_ids)))}
+    repeats = repeat_agreement(session, project, question)
     rows = tuple(
-        RaterRow(rater_ids[c.rater], users[rater_ids[c.rater]].name, users[rater_ids[c.rater]].is_machine, c)
+        RaterRow(
+            rater_ids[c.rater],
+            users[rater_ids[c.rater]].name,
+            users[rater_ids[c.rater]].is_machine,
+            c,
+            repeats.get(rater_ids[c.rater]),
+        )
         for c in results
     )
     return CalibrationReport(question, rows, thresholds)
+
+
+def repeat_agreement(session: Session, project: Project, question: MeasuredQuestion) -> dict[int, Proportion]:
+    """Per rater: how often a swapped repeat got the same answer as the first judgment."""
+    original = aliased(Judgment)
+    rows = session.execute(
+        select(RepeatJudgment.rater_id, RepeatJudgment.answers, original.answers)
+        .join(original, original.id == RepeatJudgment.original_id)
+        .where(RepeatJudgment.project_id == project.id)
+    ).all()
+    tally: dict[int, list[int]] = {}
+    for rater_id, again, first in rows:
+        a, b = question.code(again.get(question.question_id)), question.code(first.get(question.question_id))
+        if a is None or b is None:
+            continue
+        counts = tally.setdefault(rater_id, [0, 0])
+        counts[0] += a == b
+        counts[1] += 1
+    return {rater_id: wilson_interval(same, n) for rater_id, (same, n) in tally.items()}

@@ -19,6 +19,7 @@ from ..domain import Role
 from ..models import Item, Lease, Project, User, utcnow
 from ..rubric import load_rubric_file, to_screen
 from .assignment import next_assignment
+from .honeypots import generate_honeypots
 from .imports import import_items
 from .judging import record_judgment
 from .projects import create_project
@@ -38,6 +39,8 @@ MACHINE_JUDGE = ("gpt4-judge@example.org", "GPT-4 judge (PRD reviews)")
 PAIRWISE_PROJECT = "Vicuna80 pairwise (demo)"
 SINGLE_PROJECT = "Vicuna80 response quality (demo)"
 SEEDED_ITEMS = 12
+DEMO_HONEYPOTS = 10
+DEMO_GOLD_RATE = 0.125
 SCORE_TO_CHOICE = {1: "A", 2: "B", 3: "tie"}
 
 
@@ -96,6 +99,10 @@ def seed_demo(session: Session, rubric_dir: Path, demo_dir: Path) -> DemoSeed:
     _seed_judgments(session, pairwise, [users["rater2@example.org"], users["rater3@example.org"]], demo_dir)
     judge = create_user(session, MACHINE_JUDGE[0], Role.RATER, None, name=MACHINE_JUDGE[1], is_machine=True)
     _seed_machine_judgments(session, pairwise, judge, demo_dir)
+    # Checks from here on: honeypots (a response against a degraded copy of itself) shown
+    # as gold items to about one item in eight, with feedback on a miss.
+    generate_honeypots(session, pairwise, DEMO_HONEYPOTS, seed=1)
+    pairwise.gold_rate = DEMO_GOLD_RATE
     return DemoSeed(created=True, logins=_logins(), project_ids=(pairwise.id, single.id))
 
 

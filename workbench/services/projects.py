@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import ProjectProgress, TaskKind
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
-from ..models import Item, Judgment, Project, User
+from ..models import Item, Judgment, Project, RepeatJudgment, User
 from .rubrics import get_rubric, latest_published
 
 
@@ -133,8 +133,35 @@ def project_progress(session: Session, project: Project, with_raters: bool = Fal
 
 
 def rater_done_count(session: Session, project: Project, rater: User) -> int:
-    return session.scalar(
+    """Everything the rater submitted: live, gold and repeat items alike (they look the same)."""
+    judged = session.scalar(
         select(func.count())
         .select_from(Judgment)
         .where(Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None))
     ) or 0
+    repeated = session.scalar(
+        select(func.count())
+        .select_from(RepeatJudgment)
+        .where(RepeatJudgment.project_id == project.id, RepeatJudgment.rater_id == rater.id)
+    ) or 0
+    return judged + repeated
+
+
+def rater_recent_stats(session: Session, project: Project, rater: User, since) -> tuple[int, float | None]:
+    """How many items the rater judged since ``since``, and their median seconds per item."""
+    durations = sorted(
+        d / 1000.0
+        for d in session.scalars(
+            select(Judgment.duration_ms).where(
+                Judgment.project_id == project.id,
+                Judgment.rater_id == rater.id,
+                Judgment.submitted_at >= since,
+                Judgment.duration_ms.is_not(None),
+            )
+        )
+    )
+    if not durations:
+        return 0, None
+    mid = len(durations) // 2
+    median = durations[mid] if len(durations) % 2 else (durations[mid - 1] + durations[mid]) / 2
+    return len(durations), median

@@ -1,6 +1,7 @@
 // Keyboard-first rating. The form works without this file; this only adds shortcuts.
 // Digits pick the Nth option of the highlighted question, Backspace clears the last
-// answer, Enter submits, "?" opens the guidelines.
+// answer, Enter submits, "s" opens skip/report (then a digit picks the reason), "g" the
+// guidelines, "d" the word diff, "?" the list of shortcuts, Escape closes panels.
 (function () {
   "use strict";
 
@@ -43,15 +44,54 @@
     if (form) { highlight(form); }
   });
 
+  function toggle(selector) {
+    var details = document.querySelector(selector);
+    if (details) { details.open = !details.open; }
+    return details;
+  }
+
+  function skipKey(event) {
+    // While the skip panel is open, digits pick a reason and Escape closes it.
+    var skip = document.querySelector("#task details.skip[open]");
+    if (!skip) { return false; }
+    if (event.key === "Escape") { skip.open = false; event.preventDefault(); return true; }
+    if (/^[1-9]$/.test(event.key)) {
+      var reason = skip.querySelectorAll("button.reason")[Number(event.key) - 1];
+      if (reason) {
+        event.preventDefault();
+        if (window.htmx) { window.htmx.process(reason.form); }
+        reason.click(); // a click, so htmx sends the button's reason with the form
+      }
+      return true;
+    }
+    return false;
+  }
+
   document.addEventListener("keydown", function (event) {
     var form = currentForm();
-    if (!form || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var typing = event.target.matches && event.target.matches("textarea, input[type=text], input[type=email], input[type=password]");
     if (typing) {
       if (event.key === "Escape") { event.target.blur(); }
       return;
     }
-    if (/^[0-9]$/.test(event.key)) {
+    var help = document.getElementById("shortcuts");
+    if (event.key === "?") {
+      if (help) { help.hidden = !help.hidden; event.preventDefault(); }
+      return;
+    }
+    if (event.key === "Escape" && help && !help.hidden) { help.hidden = true; return; }
+    if (!form) { return; }
+    if (skipKey(event)) { return; }
+    if (event.key === "s") {
+      var skip = toggle("#task details.skip");
+      if (skip && skip.open) { skip.scrollIntoView({ block: "nearest" }); }
+      event.preventDefault();
+    } else if (event.key === "g") {
+      toggle("#task details.guidelines");
+    } else if (event.key === "d") {
+      toggle("#task details.diff");
+    } else if (/^[0-9]$/.test(event.key)) {
       var active = highlight(form);
       if (!active) { return; }
       var inputs = active.querySelectorAll("input");
@@ -75,9 +115,6 @@
       // first (a no-op when already done) so the submit stays an htmx request.
       if (window.htmx) { window.htmx.process(form); }
       form.requestSubmit();
-    } else if (event.key === "?") {
-      var details = document.querySelector("#task details.guidelines");
-      if (details) { details.open = !details.open; }
     }
   });
 

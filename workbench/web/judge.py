@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from ..domain import Role
-from ..errors import Conflict, JudgmentInvalid, NotFound
-from ..models import Project
+from ..domain import FlagKind, ProjectProgress, Role
+from ..errors import Conflict, InvalidInput, JudgmentInvalid, NotFound
+from ..models import Project, utcnow
 from ..rubric import answers_from_form
 from ..services.assignment import RatingTask, next_assignment, task_for_lease
-from ..services.judging import record_judgment
-from ..services.projects import get_project, project_item_count, rater_done_count
+from ..services.flags import BROKEN_REASONS, SKIP_REASONS, flag_item
+from ..services.gold import Qualification, qualification
+from ..services.judging import Recorded, record_judgment
+from ..services.projects import get_project, project_progress, rater_done_count, rater_recent_stats
+from ..textdiff import word_diff
 from .auth import requires
 from .db import get_session
 from .htmx import is_htmx, render
@@ -21,6 +25,7 @@ from .htmx import is_htmx, render
 bp = Blueprint("judge", __name__)
 
 RATERS = (Role.RATER, Role.ADMIN)
+RECENT = timedelta(hours=8)
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,16 @@ class RateContext:
     project: Project
     task: RatingTask | None
     done: int
-    target: int
+    progress: ProjectProgress
+    recent: tuple[int, float | None]
+    standing: Qualification
     idempotency_key: str
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, list[str]] = field(default_factory=dict)
     notice: str = ""
+    feedback: Recorded | None = None
+    skip_reasons: tuple = SKIP_REASONS
+    broken_reasons: tuple = BROKEN_REASONS
 
 
 def _context(project: Project, task: RatingTask | None, **extra) -> RateContext:
@@ -41,7 +51,9 @@ def _context(project: Project, task: RatingTask | None, **extra) -> RateContext:
         project=project,
         task=task,
         done=rater_done_count(session, project, g.user),
-        target=project_item_count(session, project),
+        progress=project_progress(session, project),
+        recent=rater_recent_stats(session, project, g.user, utcnow() - RECENT),
+        standing=qualification(session, project, g.user),
         idempotency_key=secrets.token_urlsafe(16),
         **extra,
     )
@@ -49,6 +61,16 @@ def _context(project: Project, task: RatingTask | None, **extra) -> RateContext:
 
 def _page(ctx: RateContext, status: int = 200):
     return render("judge/rate.html", "judge/_task.html", status=status, oob=("_oob/progress.html",), ctx=ctx)
+
+
+def _next(project: Project, **extra):
+    """After a submit or skip: the next task (a redirect for a plain form post)."""
+    session = get_session()
+    if not is_htmx():
+        return redirect(url_for("judge.show_task", project_id=project.id))
+    task = next_assignment(session, project, g.user)
+    session.commit()
+    return _page(_context(project, task, **extra))
 
 
 @bp.get("/projects/<int:project_id>/rate")
@@ -71,9 +93,9 @@ def submit_judgment(project_id: int):
         raise NotFound("the form named no task; reload the page")
     task = task_for_lease(session, g.user, lease_id)
     answers = answers_from_form(task.rubric_document, request.form.to_dict(flat=False))
-    notice = "Saved."
+    notice, feedback = "Saved.", None
     try:
-        record_judgment(session, g.user, lease_id, answers, request.form.get("idempotency_key", ""))
+        recorded = record_judgment(session, g.user, lease_id, answers, request.form.get("idempotency_key", ""))
         session.commit()
     except JudgmentInvalid as exc:
         session.rollback()
@@ -83,8 +105,38 @@ def submit_judgment(project_id: int):
     except Conflict as exc:
         session.rollback()
         notice = str(exc)
-    if not is_htmx():
-        return redirect(url_for("judge.show_task", project_id=project.id))
-    task = next_assignment(session, project, g.user)
-    session.commit()
-    return _page(_context(project, task, notice=notice))
+    else:
+        if recorded.gold_misses and project.gold_feedback:
+            feedback, notice = recorded, ""
+    return _next(project, notice=notice, feedback=feedback)
+
+
+@bp.post("/projects/<int:project_id>/skip")
+@requires(*RATERS)
+def skip_item(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    lease_id = request.form.get("lease_id", type=int)
+    if lease_id is None:
+        raise NotFound("the form named no task; reload the page")
+    kind = FlagKind.BROKEN if request.form.get("kind") == FlagKind.BROKEN.value else FlagKind.SKIP
+    reasons = dict(SKIP_REASONS + BROKEN_REASONS)
+    reason = request.form.get("reason", "")
+    reason = reasons.get(reason, reason)
+    try:
+        flag_item(session, g.user, lease_id, kind, reason)
+        session.commit()
+    except (Conflict, InvalidInput) as exc:
+        session.rollback()
+        return _next(project, notice=str(exc))
+    return _next(project, notice="Reported; thank you." if kind == FlagKind.BROKEN else "Skipped.")
+
+
+@bp.get("/projects/<int:project_id>/leases/<int:lease_id>/diff")
+@requires(*RATERS)
+def response_diff(project_id: int, lease_id: int):
+    task = task_for_lease(get_session(), g.user, lease_id)
+    if len(task.responses) != 2:
+        raise NotFound("this item has a single response")
+    runs = word_diff(task.responses[0].text, task.responses[1].text)
+    return render_template("judge/_diff.html", runs=runs)
