@@ -445,11 +445,20 @@ def leaderboard_command(project: str, question: str | None, n_resamples: int, as
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
-def serve(host: str, port: int):
-    """Serve the web app (threaded development server)."""
-    from .app import create_app
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes [default: 2 × CPU cores].")
+@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+@click.option("--no-access-log", is_flag=True, help="Do not write a JSON line per request.")
+@click.option("--dev", is_flag=True, help="Flask's threaded development server instead of gunicorn.")
+def serve(host: str, port: int, workers: int | None, threads: int, no_access_log: bool, dev: bool):
+    """Serve the web app with gunicorn (graceful shutdown on SIGTERM)."""
+    if dev:
+        from .app import create_app
 
-    create_app().run(host=host, port=port, threaded=True)
+        create_app().run(host=host, port=port, threaded=True)
+        return
+    from .serving import default_workers, run
+
+    run(host, port, workers or default_workers(), threads, access_log=not no_access_log)
 
 
 @main.command("demo")

@@ -159,7 +159,10 @@ class Project(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        Index("ix_items_next", "project_id", "is_gold", "n_judgments", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -169,6 +172,9 @@ class Item(Base):
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     gold_answer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     gold_rationale: Mapped[str | None] = mapped_column(Text)
+    # Live judgments on the item, kept by ``services.judging`` (and ``recount_judgments``)
+    # so the next-item query walks an index instead of counting every item's judgments.
+    n_judgments: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     responses: Mapped[list[Response]] = relationship(

@@ -204,3 +204,34 @@ def test_projects_do_not_share_items(session):
     rater = make_rater(session)
     assert next_assignment(session, two, rater) is None
     assert next_assignment(session, one, rater).item_id == item.id
+
+
+def test_item_judgment_counter_follows_judgments_and_can_be_recounted(session):
+    from workbench.models import Item
+    from workbench.services.judging import recount_judgments
+
+    project = make_project(session, overlap_k=3)
+    items = make_items(session, project, 4)
+    for _ in range(2):
+        work_queue(session, project, make_rater(session))
+    session.expire_all()
+    counts = dict(session.execute(select(Judgment.item_id, func.count()).group_by(Judgment.item_id)).all())
+    assert {i.id: session.get(Item, i.id).n_judgments for i in items} == counts == {i.id: 2 for i in items}
+    # Counts written around the service (a bulk load) are repaired by a recount.
+    session.get(Item, items[0].id).n_judgments = 0
+    session.flush()
+    recount_judgments(session, project)
+    session.expire_all()
+    assert session.get(Item, items[0].id).n_judgments == 2
+
+
+def test_a_stale_low_counter_never_lets_an_item_over_its_overlap(session):
+    from workbench.models import Item
+
+    project = make_project(session, overlap_k=1)
+    item = make_item(session, project)
+    first = make_rater(session)
+    judge(session, first, next_assignment(session, project, first))
+    session.get(Item, item.id).n_judgments = 0  # as if judgments had been loaded in bulk
+    session.flush()
+    assert next_assignment(session, project, make_rater(session)) is None

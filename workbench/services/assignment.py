@@ -105,30 +105,59 @@ def _seen_by(rater: User, now: datetime):
         Lease.rater_id == rater.id,
         or_(Lease.completed_at.is_not(None), Lease.expires_at > now),
     )
-    judged = exists().where(Judgment.item_id == Item.id, Judgment.rater_id == rater.id)
+    judged = exists().where(
+        Judgment.item_id == Item.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None)
+    )
     return or_(leased, judged)
 
 
-def _candidates(session: Session, project: Project, rater: User, now: datetime, exclude: set[int], wait: bool = False):
-    taken = _taken_count(project, now)
-    query = (
-        select(Item.id)
+def _open_live_leases(now: datetime):
+    """Correlated count of the item's open, unexpired live leases (few at any time)."""
+    return (
+        select(func.count())
         .where(
-            Item.project_id == project.id,
-            Item.is_gold.is_(False),
-            ~_seen_by(rater, now),
-            taken < project.overlap_k,
+            Lease.item_id == Item.id,
+            Lease.purpose == LeasePurpose.LIVE,
+            Lease.completed_at.is_(None),
+            Lease.expires_at > now,
         )
-        .order_by(taken.desc(), Item.id)
-        .limit(1)
+        .correlate(Item)
+        .scalar_subquery()
     )
-    if exclude:
-        query = query.where(Item.id.not_in(exclude))
-    if session.get_bind().dialect.name == "postgresql":
-        # FOR NO KEY UPDATE does not conflict with the key-share locks that inserting a
-        # lease or judgment takes on the item, so only a competing assignment blocks.
-        query = query.with_for_update(skip_locked=not wait, of=Item, key_share=True)
-    return session.scalar(query)
+
+
+def _candidates(session: Session, project: Project, rater: User, now: datetime, exclude: set[int], wait: bool = False):
+    """The first live item with room for the rater: most judgments first, then lowest id.
+
+    One query per judgment count, from ``overlap_k - 1`` down to 0, each an ordered walk of
+    ``ix_items_next`` (project, is_gold, n_judgments, id) that stops at the first match, so
+    the cost does not grow with the number of items.
+    """
+    leased = _open_live_leases(now)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for level in range(project.overlap_k - 1, -1, -1):
+        query = (
+            select(Item.id)
+            .where(
+                Item.project_id == project.id,
+                Item.is_gold.is_(False),
+                Item.n_judgments == level,
+                level + leased < project.overlap_k,
+                ~_seen_by(rater, now),
+            )
+            .order_by(Item.id)
+            .limit(1)
+        )
+        if exclude:
+            query = query.where(Item.id.not_in(exclude))
+        if postgres:
+            # FOR NO KEY UPDATE does not conflict with the key-share locks that inserting a
+            # lease or judgment takes on the item, so only a competing assignment blocks.
+            query = query.with_for_update(skip_locked=not wait, of=Item, key_share=True)
+        item_id = session.scalar(query)
+        if item_id is not None:
+            return item_id
+    return None
 
 
 def _display_order(session: Session, project: Project, item_id: int, rater: User, now: datetime) -> list[int]:
@@ -153,15 +182,17 @@ def _display_order(session: Session, project: Project, item_id: int, rater: User
 
 def _task(session: Session, lease: Lease) -> RatingTask:
     version: RubricVersion = lease.rubric_version
-    responses = {
-        r.position: r.text
-        for r in session.scalars(select(Response).where(Response.item_id == lease.item_id))
-    }
+    rows = session.execute(
+        select(Item.prompt, Response.position, Response.text)
+        .join(Response, Response.item_id == Item.id)
+        .where(Item.id == lease.item_id)
+    ).all()
+    responses = {position: text for _, position, text in rows}
     shown = tuple(ShownResponse(SLOT_LABELS[slot], responses[position]) for slot, position in enumerate(lease.display_order))
     return RatingTask(
         lease_id=lease.id,
         item_id=lease.item_id,
-        prompt=lease.item.prompt,
+        prompt=rows[0].prompt,
         responses=shown,
         rubric_version_id=version.id,
         rubric_document=version.document,
@@ -228,11 +259,12 @@ def _issue(
     lease.expires_at = now + timedelta(minutes=project.lease_minutes)
     lease.completed_at = None
     session.flush()
-    session.refresh(lease)
     return _task(session, lease)
 
 
 def _draw(session: Session, project: Project, rater: User) -> random.Random:
+    if project.gold_rate <= 0 and project.repeat_rate <= 0 and project.qualification_items <= 0:
+        return random.Random(0)  # nothing to draw
     shown = session.scalar(
         select(func.count()).select_from(Lease).where(Lease.project_id == project.id, Lease.rater_id == rater.id)
     )

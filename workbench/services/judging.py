@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..domain import LeasePurpose
-from ..models import Judgment, Lease, Project, RepeatJudgment, User, utcnow
+from ..models import Item, Judgment, Lease, Project, RepeatJudgment, User, utcnow
 from ..rubric import normalize_answers, to_canonical, validate_judgment
 from .assignment import item_has_room
 from .gold import GoldMiss, explain_misses
@@ -45,8 +45,9 @@ def _recorded(lease: Lease, judgment: Judgment | RepeatJudgment, created: bool) 
     return Recorded(judgment, created, misses, item.gold_rationale or "", is_gold=True)
 
 
-def _existing(session: Session, idempotency_key: str) -> Judgment | RepeatJudgment | None:
-    for model in (Judgment, RepeatJudgment):
+def _existing(session: Session, lease: Lease, idempotency_key: str) -> Judgment | RepeatJudgment | None:
+    models = (Judgment, RepeatJudgment) if lease.purpose == LeasePurpose.REPEAT else (Judgment,)
+    for model in models:
         row = session.scalar(select(model).where(model.idempotency_key == idempotency_key))
         if row is not None:
             return row
@@ -76,7 +77,7 @@ def record_judgment(
     lease = session.scalar(query)
     if lease is None or lease.rater_id != rater.id:
         raise NotFound("no such task for you")
-    existing = _existing(session, idempotency_key)
+    existing = _existing(session, lease, idempotency_key)
     if existing is not None:
         if existing.rater_id == rater.id and existing.lease_id == lease.id:
             return _recorded(lease, existing, created=False)
@@ -112,9 +113,22 @@ def record_judgment(
         with session.begin_nested():
             session.add(judgment)
             lease.completed_at = now
+            session.flush()
     except IntegrityError:
         raise Conflict("this item was already judged by you") from None
+    session.execute(update(Item).where(Item.id == lease.item_id).values(n_judgments=Item.n_judgments + 1))
     return _recorded(lease, judgment, created=True)
+
+
+def recount_judgments(session: Session, project: Project) -> None:
+    """Recompute every item's live-judgment count (after judgments were written in bulk)."""
+    live = (
+        select(func.count())
+        .where(Judgment.item_id == Item.id, Judgment.superseded_by_id.is_(None))
+        .correlate(Item)
+        .scalar_subquery()
+    )
+    session.execute(update(Item).where(Item.project_id == project.id).values(n_judgments=live))
 
 
 def _record_repeat(session: Session, rater: User, lease: Lease, document, answers, idempotency_key: str, now: datetime):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import Role
@@ -82,6 +83,9 @@ def get_user_by_email(session: Session, email: str) -> User:
     return user
 
 
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -95,8 +99,12 @@ def create_api_token(session: Session, user: User, name: str = "") -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)))
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)).options(joinedload(ApiToken.user))
+    )
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
+        row.last_used_at = now  # at most one write per token per minute
     return row.user
