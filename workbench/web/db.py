@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -15,9 +16,13 @@ def get_session() -> Session:
 def close_session(exc: BaseException | None = None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
-        if exc is not None or session.in_transaction():
-            session.rollback()
-        session.close()
+        try:
+            if exc is not None or session.in_transaction():
+                session.rollback()
+        except DBAPIError:
+            pass  # the connection is gone; the pool replaces it
+        finally:
+            session.close()
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, WorkbenchError
@@ -25,6 +26,27 @@ def handle_http_error(exc: HTTPException):
     return _page(exc.code or 500, exc.name, exc.description or "")
 
 
+DATABASE_DOWN = "The database is not answering. Nothing was saved; try again in a moment."
+
+
+def handle_database_down(exc: DBAPIError):
+    """A lost or refused database connection is a 503, not a crash; the pool reconnects."""
+    if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+        raise exc
+    from .db import get_session
+
+    try:
+        get_session().rollback()
+    except DBAPIError:
+        pass
+    if request.path.startswith("/api/"):
+        body = jsonify(error=DATABASE_DOWN, errors=[])
+    else:
+        body, _ = _page(503, "Service unavailable", DATABASE_DOWN)
+    return body, 503, {"Retry-After": "5"}
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(WorkbenchError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DBAPIError, handle_database_down)
