@@ -185,6 +185,46 @@ def rubrics_load(paths: tuple[str, ...]):
         _report(exc)
 
 
+@rubrics.command("versions")
+@click.argument("slug")
+def rubrics_versions(slug: str):
+    """List the versions of rubric SLUG: number, status, sha256 and changelog."""
+    from .services.rubric_versions import versions_of
+    from .services.rubrics import get_rubric
+
+    try:
+        with open_session() as session:
+            for v in versions_of(session, get_rubric(session, slug)):
+                sha = v.content_sha256[:12] if v.status.value != "draft" else "(draft)"
+                click.echo(f"v{v.number:<3} {v.status.value:<9} {sha:<12}  {v.changelog}")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+@rubrics.command("dump")
+@click.argument("slug")
+@click.option("--version", "number", type=int, default=None, help="Version number; default: the latest published.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", help="File to write; default: standard output.")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON instead of YAML.")
+def rubrics_dump(slug: str, number: int | None, output: str, as_json: bool):
+    """Write a stored version of rubric SLUG back as a rubric file."""
+    from .rubric.files import dump_rubric_text
+    from .services.rubric_versions import file_document, get_version, latest_version
+    from .services.rubrics import get_rubric
+
+    try:
+        with open_session() as session:
+            rubric = get_rubric(session, slug)
+            version = latest_version(session, rubric, published_only=True) if number is None else get_version(session, slug, number)
+            text = dump_rubric_text(file_document(version), "json" if as_json else "yaml")
+    except WorkbenchError as exc:
+        _report(exc)
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(text)
+    if output != "-":
+        click.echo(f"wrote {slug} v{version.number} ({version.status.value}) to {output}", err=True)
+
+
 # -- projects, import, export -----------------------------------------------------------
 
 
