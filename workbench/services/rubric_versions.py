@@ -163,3 +163,26 @@ def file_document(version: RubricVersion) -> dict[str, Any]:
     """The version as a rubric file: conventional key order, ``version`` set to its number."""
     data = {**version.document, "version": version.number}
     return {k: data[k] for k in DOCUMENT_ORDER if k in data}
+
+
+def apply_editor(
+    session: Session,
+    draft: RubricVersion,
+    fields: dict[str, str],
+    question_boxes: list[str],
+    changelog: str | None = None,
+) -> tuple[RubricVersion, list[str]]:
+    """Save the editor's form into the draft, then publish it when a changelog is given.
+
+    Returns the version and the kept question boxes; raises ``InvalidInput`` (every problem
+    at its JSON pointer) or ``Conflict`` (nothing changed since a published version).
+    """
+    from ..rubric.editing import document_from_form
+
+    document, kept, errors = document_from_form(draft.document, fields, question_boxes)
+    if errors:
+        raise InvalidInput("the draft is not valid", errors)
+    save_draft(session, draft, document)
+    if changelog is not None:
+        publish_draft(session, draft, changelog)
+    return draft, kept

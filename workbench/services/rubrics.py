@@ -91,3 +91,7 @@ def _refuse_changes_to_published_versions(mapper, connection, version: RubricVer
     changed = [name for name in FROZEN_FIELDS if state.attrs[name].history.has_changes()]
     if changed or version.status == VersionStatus.DRAFT:
         raise Conflict(f"v{version.number} of a rubric is {VersionStatus(before).value} and cannot change ({', '.join(changed) or 'status'})")
+
+
+def list_rubrics(session: Session) -> list[Rubric]:
+    return list(session.scalars(select(Rubric).order_by(Rubric.slug)))
