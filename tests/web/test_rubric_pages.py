@@ -58,7 +58,7 @@ def editor_form(html: str) -> dict[str, object]:
 def test_raters_read_but_cannot_edit(client, auth, rubric):
     auth.login_as("rater")
     page = client.get(f"/rubrics/{rubric}")
-    assert page.status_code == 200 and "Agreement per version" in page.text
+    assert page.status_code == 200 and "Agreement per version" not in page.text  # staff only
     assert "Edit</a>" not in page.text
     assert client.get(f"/rubrics/{rubric}/v/1").status_code == 200
     assert client.get("/rubrics/").status_code == 200
@@ -69,6 +69,9 @@ def test_raters_read_but_cannot_edit(client, auth, rubric):
 
 def test_pages_and_fragments(client, auth, rubric):
     auth.login_as("author")
+    page = client.get(f"/rubrics/{rubric}").text
+    table = re.search(r'<table class="grid agreement".*?</table>', page, re.S).group(0)
+    assert "3 items · 6 judgments" in table and "Helpful (choice)" in table
     for path in (f"/rubrics/{rubric}", f"/rubrics/{rubric}/v/1", "/rubrics/", f"/rubrics/{rubric}/diff?from=1&to=1"):
         full = client.get(path)
         part = client.get(path, headers={"HX-Request": "true"})
@@ -145,3 +148,13 @@ def test_retire_and_diff(client, auth, app, rubric):
     assert client.post(f"/rubrics/{rubric}/v/1/retire", data={"csrf_token": auth.csrf()}).status_code == 303
     assert versions(app)[1][0] == VersionStatus.RETIRED
     assert "Retired v1" in client.get(f"/rubrics/{rubric}?notice=Retired+v1.").text
+
+
+def test_drafts_are_hidden_from_raters(client, auth, app, rubric):
+    auth.login_as("author")
+    client.post(f"/rubrics/{rubric}/draft", data={"csrf_token": auth.csrf()})
+    auth.logout()
+    auth.login_as("rater")
+    assert client.get(f"/rubrics/{rubric}/v/2").status_code == 404
+    assert client.get(f"/rubrics/{rubric}/diff?from=1&to=2").status_code == 404
+    assert "v2" not in re.search(r'<table class="grid" id="versions">.*?</table>', client.get(f"/rubrics/{rubric}").text, re.S).group(0)

@@ -33,6 +33,7 @@ from .htmx import is_htmx, render
 bp = Blueprint("rubrics", __name__, url_prefix="/rubrics")
 
 AUTHORS = (Role.AUTHOR, Role.ADMIN)
+STAFF = (Role.AUTHOR, Role.RESEARCHER, Role.ADMIN)
 
 
 def can_edit() -> bool:
@@ -45,7 +46,7 @@ class RubricPage:
     versions: list[RubricVersion]
     draft: RubricVersion | None
     projects: list[tuple[Project, RubricVersion | None]]
-    agreement: RubricAgreement
+    agreement: RubricAgreement | None  # staff only, like the project dashboard
     meaning_changes: dict[int, tuple[str, ...]]  # version number -> questions whose meaning changed since the one before
     notice: str = ""
 
@@ -77,7 +78,8 @@ def show_rubric(slug: str):
         new.number: tuple(q.id for q in rubric_diff(old.document, new.document).meaning_changes)
         for old, new in zip(published, published[1:], strict=False)
     }
-    page = RubricPage(rubric, versions, find_draft(session, rubric), projects_using(session, rubric), rubric_agreement(session, rubric), changes, request.args.get("notice", ""))
+    agreement = rubric_agreement(session, rubric) if g.user.role in STAFF else None
+    page = RubricPage(rubric, versions, find_draft(session, rubric), projects_using(session, rubric), agreement, changes, request.args.get("notice", ""))
     return render("rubrics/show.html", "rubrics/_show.html", ctx=page, can_edit=can_edit())
 
 
@@ -98,6 +100,8 @@ def show_diff(slug: str):
     numbers = [v.number for v in versions]
     new = request.args.get("to", type=int) or (numbers[-1] if numbers else 1)
     old = request.args.get("from", type=int) or next((n for n in reversed(numbers) if n < new), new)
+    if old not in numbers or new not in numbers:
+        abort(404)
     left, right = get_version(session, slug, old), get_version(session, slug, new)
     diff: RubricDiff = rubric_diff(left.document, right.document)
     return render("rubrics/diff.html", "rubrics/_diff.html", left=left, right=right, diff=diff, versions=versions)
