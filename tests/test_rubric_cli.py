@@ -29,9 +29,10 @@ def test_load_twice_then_changed_then_dump_round_trip(runner, env):
     data["guidelines"] += "\nWhen unsure, flag it.\n"
     changed = env / "safety.yaml"
     changed.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert "safety v2 (new)" in ok(runner, "rubrics", "load", str(changed))
+    assert "safety v2 (new)" in ok(runner, "rubrics", "load", str(changed), "-m", "Say what to do when unsure")
     listing = ok(runner, "rubrics", "versions", "safety")
-    assert "v1   published" in listing and "v2   published" in listing
+    assert "v1   published" in listing and "initial version" in listing
+    assert "v2   published" in listing and "Say what to do when unsure" in listing
 
     out = env / "dumped.yaml"
     ok(runner, "rubrics", "dump", "safety", "--version", "1", "-o", str(out))

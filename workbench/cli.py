@@ -170,7 +170,8 @@ def rubrics_validate(paths: tuple[str, ...]):
 
 @rubrics.command("load")
 @click.argument("paths", nargs=-1, required=True)
-def rubrics_load(paths: tuple[str, ...]):
+@click.option("-m", "--changelog", default="", help="The changelog line of any new version.")
+def rubrics_load(paths: tuple[str, ...], changelog: str):
     """Store rubric files as published versions (same content = same version)."""
     from .rubric import load_rubric_file
     from .services.rubrics import load_rubric
@@ -178,7 +179,7 @@ def rubrics_load(paths: tuple[str, ...]):
     try:
         with open_session() as session:
             for path in _rubric_files(paths):
-                outcome = load_rubric(session, load_rubric_file(path))
+                outcome = load_rubric(session, load_rubric_file(path), changelog=changelog)
                 state = "new" if outcome.created else "unchanged"
                 click.echo(f"{outcome.version.rubric.slug} v{outcome.version.number} ({state})")
     except WorkbenchError as exc:

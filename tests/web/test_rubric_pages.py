@@ -158,3 +158,14 @@ def test_drafts_are_hidden_from_raters(client, auth, app, rubric):
     assert client.get(f"/rubrics/{rubric}/v/2").status_code == 404
     assert client.get(f"/rubrics/{rubric}/diff?from=1&to=2").status_code == 404
     assert "v2" not in re.search(r'<table class="grid" id="versions">.*?</table>', client.get(f"/rubrics/{rubric}").text, re.S).group(0)
+
+
+def test_retire_refusal_is_a_notice_and_htmx_posts_never_redirect(client, auth, rubric):
+    auth.login_as("author")
+    refused = client.post(f"/rubrics/{rubric}/v/1/retire", data={"csrf_token": auth.csrf()})
+    assert refused.status_code == 303 and "Not+retired" in refused.headers["Location"]
+    for path in (f"/rubrics/{rubric}/draft", f"/rubrics/{rubric}/discard", f"/rubrics/{rubric}/v/1/retire", f"/rubrics/{rubric}/edit"):
+        response = client.post(path, data={"csrf_token": auth.csrf()}, headers={"HX-Request": "true"})
+        assert response.status_code < 300 or response.status_code >= 400, path
+        if response.status_code == 204:
+            assert response.headers["HX-Location"].startswith(f"/rubrics/{rubric}")

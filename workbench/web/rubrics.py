@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, g, redirect, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, request, url_for
 from markupsafe import Markup
 
 from ..domain import Role
@@ -110,6 +110,15 @@ def show_diff(slug: str):
 # -- authoring -----------------------------------------------------------------------------
 
 
+def _go(target: str):
+    """Send the browser to ``target``: ``HX-Location`` for htmx (never a 3xx), else 303."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Location"] = target
+        return response
+    return redirect(target, 303)
+
+
 def _editor(page: EditorPage, status: int = 200):
     return render("rubrics/edit.html", "rubrics/_editor.html", status=status, ctx=page)
 
@@ -132,7 +141,7 @@ def start_draft(slug: str):
     session = get_session()
     open_draft(session, get_rubric(session, slug), g.user)
     session.commit()
-    return redirect(url_for("rubrics.edit_draft", slug=slug), 303)
+    return _go(url_for("rubrics.edit_draft", slug=slug))
 
 
 @bp.post("/<slug>/edit")
@@ -142,7 +151,7 @@ def save_draft(slug: str):
     rubric = get_rubric(session, slug)
     draft = find_draft(session, rubric)
     if draft is None:
-        return redirect(url_for("rubrics.edit_draft", slug=slug), 303)
+        return _go(url_for("rubrics.edit_draft", slug=slug))
     fields = {k: request.form.get(k, "") for k in ("title", "description", "task_kind", "guidelines")}
     boxes = request.form.getlist("question")
     publishing = request.form.get("action") == "publish"
@@ -185,13 +194,18 @@ def discard(slug: str):
     if draft is not None:
         discard_draft(session, draft)
         session.commit()
-    return redirect(url_for("rubrics.show_rubric", slug=slug, notice="Draft discarded."), 303)
+    return _go(url_for("rubrics.show_rubric", slug=slug, notice="Draft discarded."))
 
 
 @bp.post("/<slug>/v/<int:number>/retire")
 @requires(*AUTHORS)
 def retire(slug: str, number: int):
     session = get_session()
-    retire_version(session, get_version(session, slug, number))
-    session.commit()
-    return redirect(url_for("rubrics.show_rubric", slug=slug, notice=f"Retired v{number}."), 303)
+    try:
+        retire_version(session, get_version(session, slug, number))
+        session.commit()
+        notice = f"Retired v{number}."
+    except Conflict as exc:
+        session.rollback()
+        notice = f"Not retired: {exc}"
+    return _go(url_for("rubrics.show_rubric", slug=slug, notice=notice))
