@@ -141,3 +141,18 @@ def test_retire(session, v1):
     # Loading the retired content again finds the retired version; it is not republished.
     outcome = load_rubric(session, parse_rubric(file_document(v1)))
     assert (outcome.created, outcome.version.status) == (False, VersionStatus.RETIRED)
+
+
+def test_meaning_changes_between_consecutive_versions(session, v1):
+    from workbench.services.rubric_versions import meaning_changes
+
+    draft = open_draft(session, v1.rubric)
+    doc = edited(v1)
+    doc["questions"][1]["allow_tie"] = False
+    save_draft(session, draft, doc)
+    publish_draft(session, draft, "no ties on harmless")
+    draft = open_draft(session, v1.rubric)
+    save_draft(session, draft, edited(draft, "\n\nAnd again."))
+    assert meaning_changes(versions_of(session, v1.rubric)) == {2: ("harmless",)}
+    publish_draft(session, draft, "wording")
+    assert meaning_changes(versions_of(session, v1.rubric)) == {2: ("harmless",), 3: ()}

@@ -186,3 +186,15 @@ def apply_editor(
     if changelog is not None:
         publish_draft(session, draft, changelog)
     return draft, kept
+
+
+def meaning_changes(versions: list[RubricVersion]) -> dict[int, tuple[str, ...]]:
+    """For each published or retired version, the questions whose answers changed meaning
+    since the one before it (see ``workbench.rubric.diff``)."""
+    from ..rubric.diff import rubric_diff
+
+    frozen = [v for v in versions if v.status != VersionStatus.DRAFT]
+    return {
+        new.number: tuple(q.id for q in rubric_diff(old.document, new.document).meaning_changes)
+        for old, new in zip(frozen, frozen[1:], strict=False)
+    }

@@ -20,6 +20,7 @@ from ..services.rubric_versions import (
     discard_draft,
     find_draft,
     get_version,
+    meaning_changes,
     open_draft,
     projects_using,
     retire_version,
@@ -73,13 +74,10 @@ def show_rubric(slug: str):
     session = get_session()
     rubric = get_rubric(session, slug)
     versions = versions_of(session, rubric)
-    published = [v for v in versions if v.status.value != "draft"]
-    changes = {
-        new.number: tuple(q.id for q in rubric_diff(old.document, new.document).meaning_changes)
-        for old, new in zip(published, published[1:], strict=False)
-    }
     agreement = rubric_agreement(session, rubric) if g.user.role in STAFF else None
-    page = RubricPage(rubric, versions, find_draft(session, rubric), projects_using(session, rubric), agreement, changes, request.args.get("notice", ""))
+    page = RubricPage(
+        rubric, versions, find_draft(session, rubric), projects_using(session, rubric), agreement, meaning_changes(versions), request.args.get("notice", "")
+    )
     return render("rubrics/show.html", "rubrics/_show.html", ctx=page, can_edit=can_edit())
 
 
