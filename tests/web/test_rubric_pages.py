@@ -169,3 +169,15 @@ def test_retire_refusal_is_a_notice_and_htmx_posts_never_redirect(client, auth, 
         assert response.status_code < 300 or response.status_code >= 400, path
         if response.status_code == 204:
             assert response.headers["HX-Location"].startswith(f"/rubrics/{rubric}")
+
+
+def test_index_counts_only_what_the_reader_may_see(client, auth, rubric):
+    auth.login_as("author")
+    client.post(f"/rubrics/{rubric}/draft", data={"csrf_token": auth.csrf()})
+    assert "v2 <span" in client.get("/rubrics/").text
+    auth.logout()
+    auth.login_as("rater")
+    index = client.get("/rubrics/").text
+    assert "v1 <span" in index and "draft" not in index
+    version = client.get(f"/rubrics/{rubric}/v/1").text
+    assert "Which response is more helpful?" in version and "<fieldset disabled" in version

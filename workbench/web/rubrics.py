@@ -65,7 +65,7 @@ class EditorPage:
 @bp.get("/")
 @requires(*ALL_ROLES)
 def list_all():
-    return render("rubrics/index.html", "rubrics/_index.html", rubrics=list_rubrics(get_session()))
+    return render("rubrics/index.html", "rubrics/_index.html", rubrics=list_rubrics(get_session()), can_edit=can_edit())
 
 
 @bp.get("/<slug>")
