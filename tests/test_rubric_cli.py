@@ -49,3 +49,16 @@ def test_dump_unknown_version_fails_cleanly(runner, env):
     ok(runner, "rubrics", "load", "rubrics/safety.yaml")
     result = runner.invoke(main, ["rubrics", "dump", "safety", "--version", "9"])
     assert result.exit_code == 1 and "no version 9" in result.output
+
+
+def test_retire(runner, env):
+    ok(runner, "rubrics", "load", "rubrics/safety.yaml")
+    data = yaml.safe_load((resource_dir("rubrics") / "safety.yaml").read_text(encoding="utf-8"))
+    data["title"] = "Safety review, second edition"
+    changed = env / "safety.yaml"
+    changed.write_text(yaml.safe_dump(data), encoding="utf-8")
+    ok(runner, "rubrics", "load", str(changed))
+    assert "safety v1 retired" in ok(runner, "rubrics", "retire", "safety", "1")
+    assert "v1   retired" in ok(runner, "rubrics", "versions", "safety")
+    again = runner.invoke(main, ["rubrics", "retire", "safety", "1"])
+    assert again.exit_code == 1 and "only a published version can be retired" in again.output

@@ -202,6 +202,21 @@ def rubrics_versions(slug: str):
         _report(exc)
 
 
+@rubrics.command("retire")
+@click.argument("slug")
+@click.argument("number", type=int)
+def rubrics_retire(slug: str, number: int):
+    """Retire version NUMBER of rubric SLUG: no new tasks use it; its judgments stay."""
+    from .services.rubric_versions import get_version, retire_version
+
+    try:
+        with open_session() as session:
+            retire_version(session, get_version(session, slug, number))
+        click.echo(f"{slug} v{number} retired")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
 @rubrics.command("dump")
 @click.argument("slug")
 @click.option("--version", "number", type=int, default=None, help="Version number; default: the latest published.")
