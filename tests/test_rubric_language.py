@@ -214,7 +214,8 @@ def test_malformed_pairwise_answer_reports_only_the_real_problem(answer, expecte
 )
 def test_required_when(change, needed):
     answers = {**GOOD, **change}
-    assert problems(answers) == [(needed, f"{needed[1:]} is required")]
+    [(location, message)] = problems(answers)
+    assert location == needed and message.startswith(f"{needed[1:]} is required when ")
     answer = {"/why_tie": "They are equal.", "/topic_other": "poetry", "/unsafe_why": "dangerous advice"}[needed]
     assert problems({**answers, needed[1:]: answer}) == []
 

@@ -170,7 +170,8 @@ def rubrics_validate(paths: tuple[str, ...]):
 
 @rubrics.command("load")
 @click.argument("paths", nargs=-1, required=True)
-def rubrics_load(paths: tuple[str, ...]):
+@click.option("-m", "--changelog", default="", help="The changelog line of any new version.")
+def rubrics_load(paths: tuple[str, ...], changelog: str):
     """Store rubric files as published versions (same content = same version)."""
     from .rubric import load_rubric_file
     from .services.rubrics import load_rubric
@@ -178,11 +179,66 @@ def rubrics_load(paths: tuple[str, ...]):
     try:
         with open_session() as session:
             for path in _rubric_files(paths):
-                outcome = load_rubric(session, load_rubric_file(path))
+                outcome = load_rubric(session, load_rubric_file(path), changelog=changelog)
                 state = "new" if outcome.created else "unchanged"
                 click.echo(f"{outcome.version.rubric.slug} v{outcome.version.number} ({state})")
     except WorkbenchError as exc:
         _report(exc)
+
+
+@rubrics.command("versions")
+@click.argument("slug")
+def rubrics_versions(slug: str):
+    """List the versions of rubric SLUG: number, status, sha256 and changelog."""
+    from .services.rubric_versions import versions_of
+    from .services.rubrics import get_rubric
+
+    try:
+        with open_session() as session:
+            for v in versions_of(session, get_rubric(session, slug)):
+                sha = v.content_sha256[:12] if v.status.value != "draft" else "(draft)"
+                click.echo(f"v{v.number:<3} {v.status.value:<9} {sha:<12}  {v.changelog}")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+@rubrics.command("retire")
+@click.argument("slug")
+@click.argument("number", type=int)
+def rubrics_retire(slug: str, number: int):
+    """Retire version NUMBER of rubric SLUG: no new tasks use it; its judgments stay."""
+    from .services.rubric_versions import get_version, retire_version
+
+    try:
+        with open_session() as session:
+            retire_version(session, get_version(session, slug, number))
+        click.echo(f"{slug} v{number} retired")
+    except WorkbenchError as exc:
+        _report(exc)
+
+
+@rubrics.command("dump")
+@click.argument("slug")
+@click.option("--version", "number", type=int, default=None, help="Version number; default: the latest published.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", help="File to write; default: standard output.")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON instead of YAML.")
+def rubrics_dump(slug: str, number: int | None, output: str, as_json: bool):
+    """Write a stored version of rubric SLUG back as a rubric file."""
+    from .rubric.files import dump_rubric_text
+    from .services.rubric_versions import file_document, get_version, latest_version
+    from .services.rubrics import get_rubric
+
+    try:
+        with open_session() as session:
+            rubric = get_rubric(session, slug)
+            version = latest_version(session, rubric, published_only=True) if number is None else get_version(session, slug, number)
+            text = dump_rubric_text(file_document(version), "json" if as_json else "yaml")
+    except WorkbenchError as exc:
+        _report(exc)
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(text)
+    if output != "-":
+        click.echo(f"wrote {slug} v{version.number} ({version.status.value}) to {output}", err=True)
 
 
 # -- projects, import, export -----------------------------------------------------------

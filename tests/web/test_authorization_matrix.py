@@ -41,6 +41,16 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/projects/<int:project_id>/me"): {RATER, ADMIN},
     ("GET", "/api/v1/projects/<int:project_id>/next"): {RATER, ADMIN},
     ("POST", "/api/v1/leases/<int:lease_id>/judgment"): {RATER, ADMIN},
+    ("GET", "/rubrics/"): EVERYONE,
+    ("GET", "/rubrics/<slug>"): EVERYONE,
+    ("GET", "/rubrics/<slug>/v/<int:number>"): EVERYONE,
+    ("GET", "/rubrics/<slug>/diff"): EVERYONE,
+    ("GET", "/rubrics/<slug>/edit"): {AUTHOR, ADMIN},
+    ("POST", "/rubrics/<slug>/edit"): {AUTHOR, ADMIN},
+    ("POST", "/rubrics/<slug>/draft"): {AUTHOR, ADMIN},
+    ("POST", "/rubrics/<slug>/preview"): {AUTHOR, ADMIN},
+    ("POST", "/rubrics/<slug>/discard"): {AUTHOR, ADMIN},
+    ("POST", "/rubrics/<slug>/v/<int:number>/retire"): {AUTHOR, ADMIN},
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")
@@ -111,7 +121,7 @@ def _lease_for(app, email: str, project_id: int, client) -> int:
 
 
 def _request(client, method: str, rule: str, ids: dict[str, int], token: str | None, csrf: str | None):
-    path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
+    path = re.sub(r"<(?:int:)?(\w+)>", lambda m: str(ids[m.group(1)]), rule)
     headers = {"Authorization": f"Bearer {token}"} if token and path.startswith("/api/") else {}
     if method == "GET":
         return client.get(path, headers=headers)
@@ -124,7 +134,7 @@ def _request(client, method: str, rule: str, ids: dict[str, int], token: str | N
 def test_every_route_for_every_role(app, world, role):
     client = app.test_client()
     token = csrf = None
-    ids = {"project_id": world["project_id"], "lease_id": 1}
+    ids = {"project_id": world["project_id"], "lease_id": 1, "slug": "pairwise-helpful-harmless", "number": 1}
     if role is not None:
         email, token = _user(app, role)
         csrf = _log_in(client, email)

@@ -90,12 +90,68 @@ def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
         if kind == "text":
             if q.get("min_length", 0) > q.get("max_length", 10**9):
                 errors.append(FieldError(f"{where}/min_length", "min_length is greater than max_length"))
-            cond = q.get("required_when")
-            if cond and cond["question"] not in {other["id"] for other in questions[:index]}:
-                errors.append(FieldError(f"{where}/required_when/question", f"{cond['question']!r} is not an earlier question"))
+        if q.get("required_when"):
+            errors += _condition_errors(q, questions[:index], f"{where}/required_when")
+        for number, example in enumerate(q.get("examples", [])):
+            problem = answer_problem(q, example["answer"])
+            if problem:
+                errors.append(FieldError(f"{where}/examples/{number}/answer", f"the example answer does not fit the question: {problem}"))
     if doc["task_kind"] == "pairwise" and not any(q["type"] == "pairwise" for q in questions):
         errors.append(FieldError("/questions", "a pairwise rubric needs at least one pairwise question"))
     return errors
+
+
+CONDITION_KEYS = ("equals", "one_of", "at_least", "at_most")
+
+
+def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: str) -> list[FieldError]:
+    """``required_when`` names an earlier question and one test its answers can pass."""
+    cond = q["required_when"]
+    tests = [k for k in CONDITION_KEYS if k in cond]
+    if len(tests) != 1:
+        return [FieldError(where, "give exactly one of equals, one_of, at_least, at_most")]
+    test = tests[0]
+    other = next((o for o in earlier if o["id"] == cond["question"]), None)
+    if other is None:
+        return [FieldError(f"{where}/question", f"{cond['question']!r} is not an earlier question")]
+    kind = other["type"]
+    if test in ("at_least", "at_most"):
+        if kind == "pairwise":
+            top = other.get("strength", {}).get("max")
+            if top is None:
+                return [FieldError(f"{where}/{test}", f"{other['id']!r} has no strength scale to compare with")]
+            low, high = 1, top
+        elif kind == "likert" and not other.get("per_response"):
+            low, high = other["min"], other["max"]
+        else:
+            return [FieldError(f"{where}/{test}", f"{test} needs a likert or pairwise-strength question, not {kind}")]
+        if not low <= cond[test] <= high:
+            return [FieldError(f"{where}/{test}", f"{cond[test]} is outside {low}..{high}")]
+        return []
+    values = cond["equals"] if test == "equals" else None
+    values = [values] if test == "equals" else cond["one_of"]
+    if kind == "pairwise":
+        allowed = ["A", "B", "tie"] if other.get("allow_tie", True) else ["A", "B"]
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            return [FieldError(f"{where}/{test}", f"{bad[0]!r} is not a choice of {other['id']!r} ({', '.join(allowed)})")]
+        return []
+    if kind == "text" or (kind == "likert" and other.get("per_response")):
+        return [FieldError(f"{where}/question", f"cannot depend on {other['id']!r} ({kind}{', per response' if other.get('per_response') else ''})")]
+    probe = dict(other, multiple=False) if kind == "categorical" else other
+    for value in values:
+        problem = answer_problem(probe, value)
+        if problem:
+            return [FieldError(f"{where}/{test}", f"{value!r} is not an answer of {other['id']!r}: {problem}")]
+    return []
+
+
+def answer_problem(q: dict[str, Any], answer: Any) -> str | None:
+    """Why ``answer`` is not a valid answer to question ``q``, or None when it is."""
+    from .judgment import question_schema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(question_schema(q)).iter_errors(answer))
+    return None if error is None else error.message
 
 
 @dataclass(frozen=True)
@@ -154,5 +210,8 @@ def load_rubric_file(path: str | Path) -> RubricDocument:
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise RubricInvalid(f"{path}: not valid YAML/JSON", [FieldError(where, str(exc).splitlines()[0])]) from exc
+        problem = getattr(exc, "problem", None) or getattr(exc, "msg", None) or str(exc).splitlines()[0]
+        if isinstance(exc, json.JSONDecodeError):
+            where = f"line {exc.lineno}, column {exc.colno}"
+        raise RubricInvalid(f"{path}: not valid YAML/JSON", [FieldError(where, problem)]) from exc
     return parse_rubric(doc, source=str(path))

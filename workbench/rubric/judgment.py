@@ -2,7 +2,8 @@
 
 Answers are kept per question id:
 
-- pairwise: ``{"choice": "A"|"B"|"tie", "strength": 1..max}`` (no strength on a tie);
+- pairwise: ``{"choice": "A"|"B"|"tie", "strength": 1..max, "both_bad": bool}`` (no
+  strength on a tie; ``both_bad`` only when the question offers the flag);
 - likert: an integer, or ``{"A": int, "B": int}`` when ``per_response``;
 - categorical: an option value, or a list of them when ``multiple``;
 - binary: ``true``/``false``; text: a string.
@@ -26,7 +27,7 @@ from ..errors import FieldError, JudgmentInvalid
 SLOTS = ("A", "B")
 
 
-def _question_schema(q: dict[str, Any]) -> dict[str, Any]:
+def question_schema(q: dict[str, Any]) -> dict[str, Any]:
     kind = q["type"]
     if kind == "pairwise":
         choices = ["A", "B", "tie"] if q.get("allow_tie", True) else ["A", "B"]
@@ -36,6 +37,8 @@ def _question_schema(q: dict[str, Any]) -> dict[str, Any]:
             "required": ["choice"],
             "additionalProperties": False,
         }
+        if q.get("both_bad"):
+            schema["properties"]["both_bad"] = {"type": "boolean"}
         if "strength" in q:
             schema["properties"]["strength"] = {"type": "integer", "minimum": 1, "maximum": q["strength"]["max"]}
             schema["if"] = {"type": "object", "properties": {"choice": {"const": "tie"}}, "required": ["choice"]}
@@ -64,24 +67,65 @@ def _question_schema(q: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown question type {kind!r}")
 
 
-def judgment_schema(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON Schema every judgment under this rubric version must satisfy."""
-    properties = {q["id"]: _question_schema(q) for q in document["questions"]}
-    required = [q["id"] for q in document["questions"] if q.get("required", True) and not q.get("required_when")]
-    conditions = []
+def condition_schema(other: Mapping[str, Any], cond: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema an answer to ``other`` matches when ``cond`` (a ``required_when``) holds."""
+    if "at_least" in cond or "at_most" in cond:
+        bound = {"minimum": cond["at_least"]} if "at_least" in cond else {"maximum": cond["at_most"]}
+        if other["type"] == "pairwise":
+            return {"type": "object", "properties": {"strength": {"type": "integer", **bound}}, "required": ["strength"]}
+        return {"type": "integer", **bound}
+    values = [cond["equals"]] if "equals" in cond else list(cond["one_of"])
+    match = {"const": values[0]} if len(values) == 1 else {"enum": values}
+    if other["type"] == "pairwise":
+        return {"type": "object", "properties": {"choice": match}, "required": ["choice"]}
+    if other["type"] == "categorical" and other.get("multiple"):
+        return {"type": "array", "contains": match}
+    if other["type"] == "binary":
+        return {"type": "boolean", **match}
+    return match
+
+
+def describe_condition(other: Mapping[str, Any], cond: Mapping[str, Any]) -> str:
+    """Plain words for a ``required_when``: "Helpful is at least 3 (much better)"."""
+    name = other.get("label", other["id"])
+    labels = other.get("strength", {}).get("labels", {}) if other["type"] == "pairwise" else other.get("anchors", {})
+    for key, words in (("at_least", "is at least"), ("at_most", "is at most")):
+        if key in cond:
+            label = labels.get(str(cond[key]))
+            return f"{name} {words} {cond[key]}" + (f" ({label})" if label else "")
+    values = [cond["equals"]] if "equals" in cond else list(cond["one_of"])
+    shown = [json_word(v) for v in values]
+    return f"{name} is {' or '.join(shown)}"
+
+
+def json_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _conditions(document: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(question, the question it depends on, plain description) for every ``required_when``."""
+    found = []
     for q in document["questions"]:
         cond = q.get("required_when")
         if cond:
             other = next(o for o in document["questions"] if o["id"] == cond["question"])
-            value_schema = {"const": cond["equals"]}
-            if other["type"] == "pairwise":
-                value_schema = {"type": "object", "properties": {"choice": {"const": cond["equals"]}}, "required": ["choice"]}
-            conditions.append(
-                {
-                    "if": {"properties": {cond["question"]: value_schema}, "required": [cond["question"]]},
-                    "then": {"required": [q["id"]]},
-                }
-            )
+            found.append((q, other, describe_condition(other, cond)))
+    return found
+
+
+def judgment_schema(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON Schema every judgment under this rubric version must satisfy."""
+    properties = {q["id"]: question_schema(q) for q in document["questions"]}
+    required = [q["id"] for q in document["questions"] if q.get("required", True) and not q.get("required_when")]
+    conditions = [
+        {
+            "if": {"properties": {other["id"]: condition_schema(other, q["required_when"])}, "required": [other["id"]]},
+            "then": {"required": [q["id"]]},
+        }
+        for q, other, _ in _conditions(document)
+    ]
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"judgment for {document['slug']}",
@@ -108,6 +152,7 @@ def validate_judgment(document: Mapping[str, Any], answers: Any, sha256: str | N
 
     schema = judgment_schema(document)
     validator = _validator_for(sha256 or "", json.dumps(schema, sort_keys=True)) if sha256 else jsonschema.Draft202012Validator(schema)
+    reasons = {q["id"]: why for q, _, why in _conditions(document)}
     errors = []
     for error in sorted(validator.iter_errors(answers), key=lambda e: list(e.absolute_path)):
         path = "/" + "/".join(str(p) for p in error.absolute_path)
@@ -115,6 +160,8 @@ def validate_judgment(document: Mapping[str, Any], answers: Any, sha256: str | N
         if error.validator == "required":
             missing = message.split("'")[1] if "'" in message else message
             message = f"{missing!s} is required"
+            if path == "/" and missing in reasons:
+                message += f" when {reasons[missing]}"
             path = path.rstrip("/") + "/" + missing if path != "/" else "/" + missing
         elif error.validator == "not":
             message = "a tie takes no strength"
@@ -145,8 +192,8 @@ def _int_or_raw(raw: str) -> Any:
 def answers_from_form(document: Mapping[str, Any], form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """Turn submitted form fields into answers (screen orientation).
 
-    Field names: ``q.<id>`` for scalar answers, ``q.<id>.choice`` / ``q.<id>.strength`` for
-    pairwise, ``q.<id>.A`` / ``q.<id>.B`` for per-response scales. Blank fields are left out
+    Field names: ``q.<id>`` for scalar answers, ``q.<id>.choice`` / ``q.<id>.strength`` /
+    ``q.<id>.both_bad`` for pairwise, ``q.<id>.A`` / ``q.<id>.B`` for per-response scales. Blank fields are left out
     so that validation reports them as missing; unparsable numbers are kept as text so that
     validation reports them as the wrong type.
     """
@@ -166,6 +213,8 @@ def answers_from_form(document: Mapping[str, Any], form: Mapping[str, Sequence[s
                 strength = first(f"{key}.strength")
                 if strength is not None and choice != "tie":
                     answer["strength"] = _int_or_raw(strength)
+                if q.get("both_bad"):
+                    answer["both_bad"] = first(f"{key}.both_bad") == "true"
                 answers[qid] = answer
         elif kind == "likert" and q.get("per_response"):
             sides = {s: first(f"{key}.{s}") for s in SLOTS}

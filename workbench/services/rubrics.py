@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..domain import VersionStatus
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ..models import Project, Rubric, RubricVersion
 from ..rubric import RubricDocument
 
@@ -40,7 +40,7 @@ def load_rubric(session: Session, doc: RubricDocument, changelog: str = "", crea
         rubric_id=rubric.id,
         number=last + 1,
         status=VersionStatus.PUBLISHED,
-        document=doc.data,
+        document={**doc.data, "version": last + 1},
         content_sha256=doc.sha256,
         changelog=changelog or ("initial version" if last == 0 else "loaded from file"),
         created_by_id=created_by_id,
@@ -75,3 +75,23 @@ def current_version(session: Session, project: Project) -> RubricVersion:
     if project.rubric_version_id is not None:
         return session.get(RubricVersion, project.rubric_version_id)
     return latest_published(session, project.rubric_id)
+
+
+FROZEN_FIELDS = ("document", "content_sha256", "rubric_id", "number", "changelog")
+
+
+@event.listens_for(RubricVersion, "before_update")
+def _refuse_changes_to_published_versions(mapper, connection, version: RubricVersion) -> None:
+    """Published and retired versions are immutable, whatever code path tries to change them."""
+    state = inspect(version)
+    status = state.attrs.status.history
+    before = (status.deleted or status.unchanged or [version.status])[0]
+    if before == VersionStatus.DRAFT:
+        return
+    changed = [name for name in FROZEN_FIELDS if state.attrs[name].history.has_changes()]
+    if changed or version.status == VersionStatus.DRAFT:
+        raise Conflict(f"v{version.number} of a rubric is {VersionStatus(before).value} and cannot change ({', '.join(changed) or 'status'})")
+
+
+def list_rubrics(session: Session) -> list[Rubric]:
+    return list(session.scalars(select(Rubric).order_by(Rubric.slug)))
