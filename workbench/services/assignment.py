@@ -135,26 +135,33 @@ def _candidates(session: Session, project: Project, rater: User, now: datetime, 
     """
     leased = _open_live_leases(now)
     postgres = session.get_bind().dialect.name == "postgresql"
-    for level in range(project.overlap_k - 1, -1, -1):
-        query = (
-            select(Item.id)
-            .where(
-                Item.project_id == project.id,
-                Item.is_gold.is_(False),
-                Item.n_judgments == level,
-                level + leased < project.overlap_k,
-                ~_seen_by(rater, now),
-            )
-            .order_by(Item.id)
-            .limit(1)
-        )
+
+    def first(query):
         if exclude:
             query = query.where(Item.id.not_in(exclude))
         if postgres:
             # FOR NO KEY UPDATE does not conflict with the key-share locks that inserting a
             # lease or judgment takes on the item, so only a competing assignment blocks.
             query = query.with_for_update(skip_locked=not wait, of=Item, key_share=True)
-        item_id = session.scalar(query)
+        return session.scalar(query)
+
+    live = (Item.project_id == project.id, Item.is_gold.is_(False), ~_seen_by(rater, now))
+    if wait:
+        # Waiting for a locked row: PostgreSQL re-checks the conditions on the row as the
+        # other transaction left it (its judgment counted), so they must not pin the count.
+        return first(
+            select(Item.id)
+            .where(*live, Item.n_judgments + leased < project.overlap_k)
+            .order_by(Item.n_judgments.desc(), Item.id)
+            .limit(1)
+        )
+    for level in range(project.overlap_k - 1, -1, -1):
+        item_id = first(
+            select(Item.id)
+            .where(*live, Item.n_judgments == level, level + leased < project.overlap_k)
+            .order_by(Item.id)
+            .limit(1)
+        )
         if item_id is not None:
             return item_id
     return None
