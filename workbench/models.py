@@ -79,6 +79,9 @@ class User(Base):
     # A machine rater is an LLM judge or script rating through the API; statistics report
     # machine and human raters separately.
     is_machine: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Failed password attempts in a row, and until when logging in is refused after too many.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

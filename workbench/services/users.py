@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import Role
-from ..errors import Conflict, FieldError, InvalidInput, NotFound
+from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from ..models import ApiToken, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -59,13 +59,39 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None (same work either way)."""
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+class LoginThrottled(Forbidden):
+    """Too many failed attempts on this account: logging in is refused for a while."""
+
+    def __init__(self, until):
+        minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+        super().__init__(f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
+        self.until = until
+
+
+def authenticate(session: Session, email: str, password: str, now=None) -> User | None:
+    """The active user with this e-mail and password, or None (same work either way).
+
+    After ``MAX_FAILED_LOGINS`` wrong passwords in a row an account refuses every attempt,
+    right or wrong, for ``LOCKOUT`` (``LoginThrottled``); a success resets the count. The
+    caller commits, so failed attempts are counted even though the login fails.
+    """
+    now = now or utcnow()
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     ok = check_password_hash(stored, password)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise LoginThrottled(user.locked_until)
     if user is None or not user.active or not user.password_hash or not ok:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until, user.failed_logins = now + LOCKOUT, 0
         return None
+    user.failed_logins, user.locked_until = 0, None
     return user
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, abort, g, redirect, render_template, request
 
 from ..domain import Role
 from ..errors import NotFound
-from ..services.users import authenticate, get_user
+from ..services.users import LoginThrottled, authenticate, get_user
 from .db import get_session
 
 bp = Blueprint("auth", __name__)
@@ -64,15 +64,21 @@ def _safe_next(target: str | None) -> str:
 @requires(PUBLIC)
 def login():
     error = None
+    status = 200
     if request.method == "POST":
-        user = authenticate(get_session(), request.form.get("email", ""), request.form.get("password", ""))
+        db = get_session()
+        try:
+            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""))
+        except LoginThrottled as exc:
+            user, error, status = None, str(exc), 429
+        db.commit()  # keep the count of failed attempts
         if user is not None:
             session.clear()
             session["uid"] = user.id
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
-        error = "Wrong e-mail or password."
-    status = 401 if error else 200
+        if error is None:
+            error, status = "Wrong e-mail or password.", 401
     return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
 
 
