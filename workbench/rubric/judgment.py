@@ -17,7 +17,6 @@ response); ``to_canonical`` and ``to_screen`` convert.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -139,19 +138,37 @@ def judgment_schema(document: Mapping[str, Any]) -> dict[str, Any]:
     return schema
 
 
-@lru_cache(maxsize=256)
-def _validator_for(sha256: str, schema_json: str) -> jsonschema.Draft202012Validator:
-    import json
+_VALIDATORS: dict[str, jsonschema.Draft202012Validator] = {}
+_SCHEMAS: dict[str, dict[str, Any]] = {}
+_CACHE_SIZE = 256
 
-    return jsonschema.Draft202012Validator(json.loads(schema_json))
+
+def schema_for_version(document: Mapping[str, Any], sha256: str) -> dict[str, Any]:
+    """``judgment_schema`` of a published version, built once per content hash."""
+    schema = _SCHEMAS.get(sha256)
+    if schema is None:
+        if len(_SCHEMAS) >= _CACHE_SIZE:
+            _SCHEMAS.clear()
+        schema = _SCHEMAS[sha256] = judgment_schema(document)
+    return schema
+
+
+def _validator_for(document: Mapping[str, Any], sha256: str) -> jsonschema.Draft202012Validator:
+    validator = _VALIDATORS.get(sha256)
+    if validator is None:
+        if len(_VALIDATORS) >= _CACHE_SIZE:
+            _VALIDATORS.clear()
+        validator = _VALIDATORS[sha256] = jsonschema.Draft202012Validator(schema_for_version(document, sha256))
+    return validator
 
 
 def validate_judgment(document: Mapping[str, Any], answers: Any, sha256: str | None = None) -> None:
     """Raise ``JudgmentInvalid`` with one ``FieldError`` per problem (JSON pointer + message)."""
-    import json
-
-    schema = judgment_schema(document)
-    validator = _validator_for(sha256 or "", json.dumps(schema, sort_keys=True)) if sha256 else jsonschema.Draft202012Validator(schema)
+    # A published version's hash fixes its content, so its validator is built once; a draft
+    # (no hash yet) is validated from scratch.
+    validator = _validator_for(document, sha256) if sha256 and not sha256.startswith("draft") else (
+        jsonschema.Draft202012Validator(judgment_schema(document))
+    )
     reasons = {q["id"]: why for q, _, why in _conditions(document)}
     errors = []
     for error in sorted(validator.iter_errors(answers), key=lambda e: list(e.absolute_path)):

@@ -12,7 +12,7 @@ from flask import g, jsonify, request
 
 from ..domain import Role
 from ..errors import FieldError, InvalidInput
-from ..rubric import judgment_schema
+from ..rubric.judgment import schema_for_version
 from ..services.assignment import next_assignment
 from ..services.gold import qualification
 from ..services.judging import record_judgment
@@ -48,7 +48,7 @@ def next_item(project_id: int):
                 "version": task.rubric_number,
                 "sha256": task.rubric_sha256,
             },
-            "judgment_schema": judgment_schema(task.rubric_document),
+            "judgment_schema": schema_for_version(task.rubric_document, task.rubric_sha256),
             "expires_at": task.expires_at.isoformat(),
         }
     )
