@@ -333,6 +333,8 @@ class SpotCheck(Base):
     judgment_id: Mapped[int] = mapped_column(ForeignKey("judgments.id", ondelete="CASCADE"), unique=True)
     rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The question the verdict and note are about (None: the judgment as a whole).
+    question_id: Mapped[str | None] = mapped_column(String(100))
     # None until reviewed: a sampled judgment waiting for its verdict.
     correct: Mapped[bool | None] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(Text, default="")

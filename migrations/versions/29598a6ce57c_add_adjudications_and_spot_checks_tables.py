@@ -1,8 +1,8 @@
 """add adjudications and spot_checks tables
 
-Revision ID: 73161b5e61f8
+Revision ID: 29598a6ce57c
 Revises: 357a3b1cba21
-Create Date: 2026-12-01 00:19:32.185281
+Create Date: 2026-12-01 00:22:19.073613
 
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = '73161b5e61f8'
+revision: str = '29598a6ce57c'
 down_revision: str | Sequence[str] | None = '357a3b1cba21'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('judgment_id', sa.Integer(), nullable=False),
     sa.Column('rater_id', sa.Integer(), nullable=False),
     sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('question_id', sa.String(length=100), nullable=True),
     sa.Column('correct', sa.Boolean(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
