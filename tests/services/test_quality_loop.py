@@ -170,3 +170,49 @@ def test_two_rater_comparison_reproduces_krippendorff_2004_table_4b(session, sha
     assert len(result.disagreements) == 54
     with pytest.raises(InvalidInput):
         compare_raters(session, project, c1.id, c1.id)
+
+
+def test_error_analysis_rates_per_model_and_top_failure_modes(session):
+    from workbench.services.error_analysis import error_analysis
+
+    from pathlib import Path
+
+    from workbench.paths import resource_dir
+    from workbench.rubric import load_rubric_file
+    from workbench.services.projects import create_project
+    from workbench.services.rubrics import load_rubric
+
+    load_rubric(session, load_rubric_file(Path(resource_dir("rubrics")) / "extra" / "failure-tags.yaml"))
+    project = create_project(session, "tags", "failure-tags", overlap_k=2)
+    raters = [make_rater(session), make_rater(session)]
+    scores = {"overall": 4}
+    tags = [["hallucination"], ["hallucination", "formatting"], [], ["refusal"]]
+    for n, tagged in enumerate(tags):
+        item = make_item(session, project)
+        item.responses[0].model = "model-x" if n < 2 else "model-y"
+        for rater in raters:
+            judge(session, project, item, rater, {**scores, "failures": tagged} if tagged else scores, order=(0,))
+    result = error_analysis(session, project)
+    assert result.question_id == "failures" and result.n_judgments == 8
+    x, y = result.models
+    assert (x.model, x.n_judgments, y.model) == ("model-x", 4, "model-y")
+    rate = dict(zip([t for t, _ in result.tags], x.rates, strict=True))
+    assert (rate["hallucination"].successes, rate["hallucination"].trials) == (4, 4)
+    assert rate["hallucination"].low < 1.0 and rate["formatting"].estimate == 0.5
+    assert [(m.tag, m.count) for m in result.top] == [("hallucination", 4), ("formatting", 2), ("refusal", 2)]
+    assert len(result.top[0].examples) == 2 and result.top[0].examples[0].model == "model-x"
+    assert error_analysis(session, make_project(session)) is None
+
+
+def test_extra_rubrics_validate():
+    import jsonschema
+
+    from workbench.paths import resource_dir
+    from workbench.rubric import judgment_schema, load_rubric_file
+
+    files = sorted((resource_dir("rubrics") / "extra").glob("*.yaml"))
+    assert files
+    for path in files:
+        doc = load_rubric_file(path)
+        assert doc.slug == path.stem
+        jsonschema.Draft202012Validator.check_schema(judgment_schema(doc.data))
