@@ -216,3 +216,23 @@ def test_extra_rubrics_validate():
         doc = load_rubric_file(path)
         assert doc.slug == path.stem
         jsonschema.Draft202012Validator.check_schema(judgment_schema(doc.data))
+
+
+def test_project_report_on_the_demo(session):
+    from workbench.paths import DEMO_DIR, resource_dir
+    from workbench.services.demo import seed_demo
+    from workbench.services.report import project_report
+
+    seed = seed_demo(session, resource_dir("rubrics"), DEMO_DIR)
+    from workbench.models import Project
+
+    project = session.get(Project, seed.project_ids[0])
+    report = project_report(session, project, n_resamples=50)
+    assert sum(c.items for c in report.coverage) == report.progress.items
+    assert report.coverage[0].judgments == 0 and report.coverage[-1].judgments >= project.overlap_k
+    assert {r.name for r in report.throughput} >= {"Rater Two", "Rater Three"}
+    assert report.total_per_hour and report.total_per_hour > 0
+    assert report.agreement and report.leaderboard.humans is not None
+    assert report.accuracy_target == 0.95 and report.errors is None
+    with pytest.raises(InvalidInput):
+        project_report(session, project, accuracy_target=1.5)
