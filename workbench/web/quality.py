@@ -277,7 +277,7 @@ def report_context(report: ProjectReport) -> ReportContext:
 def render_report_document(report: ProjectReport, standalone: bool) -> str:
     """The report as one HTML document; ``standalone`` inlines the CSS (for a file on disk)."""
     css = REPORT_CSS.read_text(encoding="utf-8") if standalone else None
-    return render_template("report/report.html", ctx=report_context(report), inline_css=css)
+    return render_template("report/report.html", ctx=report_context(report), inline_css=css).lstrip()
 
 
 def _target() -> float:
