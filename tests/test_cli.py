@@ -165,3 +165,4 @@ def test_report_writes_a_self_contained_file(runner, cli_db, tmp_path):
     assert "Quality report: Vicuna80 pairwise (demo)" in html and 'id="coverage"' in html
     result = runner.invoke(main, ["report", "no such project", "--out", str(out)])
     assert result.exit_code == 1 and "no project" in result.output
+    assert "&#34;" not in html.split("</style>")[0]  # the stylesheet is inlined verbatim

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from ..domain import Role
 from ..errors import InvalidInput, NotFound
@@ -276,7 +277,9 @@ def report_context(report: ProjectReport) -> ReportContext:
 
 def render_report_document(report: ProjectReport, standalone: bool) -> str:
     """The report as one HTML document; ``standalone`` inlines the CSS (for a file on disk)."""
-    css = REPORT_CSS.read_text(encoding="utf-8") if standalone else None
+    # Our own stylesheet from the package, not user input: inlined as is (escaping would
+    # turn its quotes into entities, which CSS does not decode).
+    css = Markup(REPORT_CSS.read_text(encoding="utf-8")) if standalone else None
     return render_template("report/report.html", ctx=report_context(report), inline_css=css).lstrip()
 
 
