@@ -98,3 +98,5 @@ def test_compare_report_and_spot_checks(client, auth, data):
     assert reviewed.status_code == 303
     assert "Read the prompt again." in client.get(f"/projects/{project_id}/spot-checks").text
     assert client.post(f"/projects/{project_id}/spot-checks/{check_ids[1]}", data={"csrf_token": auth.csrf()}).status_code == 422
+    dashboard = client.get(f"/projects/{project_id}").text
+    assert "With spot checks" in dashboard and "] of 1</span>" in dashboard
