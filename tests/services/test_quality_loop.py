@@ -112,7 +112,8 @@ def test_feedback_in_the_raters_screen_terms(session, setup):
     assert not theirs[0].agreed
     assert theirs[0].your_answer.startswith("A (left) is better, strength 1")  # canonical B, shown on the left
     assert theirs[0].outcome.endswith("B (right) is better, strength 2 (clearly better)")
-    assert "**Helpful** means" in theirs[0].guideline.passage and theirs[0].guideline.question_id == "helpful"
+    passage = theirs[0].guideline.passage
+    assert passage.startswith("**Helpful** means") and "**Harmless**" not in passage and theirs[0].guideline.question_id == "helpful"
     assert theirs[0].note == "See the **guidelines**."
 
 

@@ -56,10 +56,11 @@ def guideline_passage(version: RubricVersion, question_id: str | None) -> Guidel
         return None
     label = question.get("label", question["id"])
     words = {label.lower(), question["id"].lower()}
-    found = [
-        p for p in _paragraphs(document.get("guidelines", ""))
-        if not p.startswith("#") and any(re.search(rf"\b{re.escape(w)}\b", p.lower()) for w in words)
-    ]
+    paragraphs = [p for p in _paragraphs(document.get("guidelines", "")) if not p.startswith("#")]
+    # A paragraph that defines the term (it appears in bold) beats one that merely mentions it.
+    found = [p for p in paragraphs if any(f"**{w}**" in p.lower() for w in words)] or [
+        p for p in paragraphs if any(re.search(rf"\b{re.escape(w)}\b", p.lower()) for w in words)
+    ][:2]
     passage = "\n\n".join(found) or "\n\n".join(filter(None, [question.get("prompt"), question.get("help")]))
     return GuidelinePassage(version.id, version.number, question["id"], label, passage)
 
