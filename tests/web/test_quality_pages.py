@@ -100,3 +100,10 @@ def test_compare_report_and_spot_checks(client, auth, data):
     assert client.post(f"/projects/{project_id}/spot-checks/{check_ids[1]}", data={"csrf_token": auth.csrf()}).status_code == 422
     dashboard = client.get(f"/projects/{project_id}").text
     assert "With spot checks" in dashboard and "] of 1</span>" in dashboard
+    # Only the rater whose judgment was reviewed sees accuracy with spot checks on their page.
+    pages = []
+    for rater in (r1, r2):
+        auth.logout()
+        auth.login(rater.email)
+        pages.append(client.get(f"/projects/{project_id}/me").text)
+    assert sum('id="accuracy-with-checks"' in p for p in pages) == 1
