@@ -152,3 +152,17 @@ def test_raters_honours_threshold_setting(runner, cli_db, monkeypatch):
     monkeypatch.setenv("WORKBENCH_CALIBRATION_THRESHOLDS", '{"nope": 1}')
     result = runner.invoke(main, ["raters", "1"])
     assert result.exit_code == 1 and "unknown threshold" in result.output
+
+
+def test_report_writes_a_self_contained_file(runner, cli_db, tmp_path):
+    _ok(runner, "demo", "--no-serve")
+    out = tmp_path / "out" / "report.html"
+    output = _ok(runner, "report", "Vicuna80 pairwise (demo)", "--out", str(out), "--bootstrap", "100")
+    assert "wrote" in output
+    html = out.read_text()
+    assert html.startswith("<!doctype html>") and "<style>" in html and "<svg" in html
+    assert 'href="/' not in html and 'src="' not in html  # nothing to fetch
+    assert "Quality report: Vicuna80 pairwise (demo)" in html and 'id="coverage"' in html
+    result = runner.invoke(main, ["report", "no such project", "--out", str(out)])
+    assert result.exit_code == 1 and "no project" in result.output
+    assert "&#34;" not in html.split("</style>")[0]  # the stylesheet is inlined verbatim

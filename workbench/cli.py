@@ -539,5 +539,37 @@ def demo(host: str, port: int, no_serve: bool):
     create_app().run(host=host, port=port, threaded=True)
 
 
+# -- the quality report -----------------------------------------------------------------
+
+
+@main.command("report")
+@click.argument("project")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--target", default=0.95, show_default=True, help="Accuracy target on gold items and spot checks.")
+@click.option("--bootstrap", "n_resamples", default=1000, show_default=True, help="Bootstrap resamples for the CIs.")
+def report_command(project: str, out_file: str, target: float, n_resamples: int):
+    """Write PROJECT's quality report as one self-contained HTML file (prints cleanly to PDF)."""
+    from .app import create_app
+    from .services.calibration import parse_thresholds
+    from .services.projects import resolve_project
+    from .services.report import project_report
+    from .web.quality import render_report_document
+
+    try:
+        thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
+        with open_session() as session:
+            report = project_report(session, resolve_project(session, project), target, thresholds, n_resamples=n_resamples)
+            app = create_app()
+            with app.test_request_context():
+                html = render_report_document(report, standalone=True)
+            app.extensions["workbench"].engine.dispose()
+    except WorkbenchError as exc:
+        _report(exc)
+    path = Path(out_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    click.echo(f"wrote {path} ({len(html.encode()) // 1024} KiB)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

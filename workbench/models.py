@@ -304,3 +304,50 @@ class ItemFlag(Base):
 
     item: Mapped[Item] = relationship()
     rater: Mapped[User] = relationship()
+
+
+class Adjudication(Base):
+    """An adjudicator's final answer (canonical orientation) for one question of one item.
+
+    Recorded where the raters disagreed; exports may prefer it over aggregation
+    (``services.adjudication.adjudicated_answers``). One per (item, question); deciding
+    again replaces the answer and note.
+    """
+
+    __tablename__ = "adjudications"
+    __table_args__ = (UniqueConstraint("item_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(100))
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"))
+    answer: Mapped[Any] = mapped_column(JSONType)
+    note: Mapped[str] = mapped_column(Text, default="")
+    adjudicator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    promoted_to_gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    rubric_version: Mapped[RubricVersion] = relationship()
+
+
+class SpotCheck(Base):
+    """A reviewer's verdict on one sampled judgment: correct or not, with a note."""
+
+    __tablename__ = "spot_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    judgment_id: Mapped[int] = mapped_column(ForeignKey("judgments.id", ondelete="CASCADE"), unique=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The question the verdict and note are about (None: the judgment as a whole).
+    question_id: Mapped[str | None] = mapped_column(String(100))
+    # None until reviewed: a sampled judgment waiting for its verdict.
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    judgment: Mapped[Judgment] = relationship()

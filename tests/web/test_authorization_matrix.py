@@ -51,6 +51,18 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/rubrics/<slug>/preview"): {AUTHOR, ADMIN},
     ("POST", "/rubrics/<slug>/discard"): {AUTHOR, ADMIN},
     ("POST", "/rubrics/<slug>/v/<int:number>/retire"): {AUTHOR, ADMIN},
+    ("GET", "/rubric-versions/<int:version_id>"): EVERYONE,
+    ("GET", "/projects/<int:project_id>/disagreements"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/items/<int:item_id>/adjudicate"): {AUTHOR, RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/items/<int:item_id>/adjudicate"): {AUTHOR, RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/items/<int:item_id>/promote"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/spot-checks"): {AUTHOR, RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/spot-checks"): {AUTHOR, RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/spot-checks/<int:check_id>"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/compare"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/failures"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/report"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/feedback"): {RATER, ADMIN},
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")
@@ -86,7 +98,7 @@ def world(app):
         answers = {"helpful": {"choice": "A", "strength": 3}, "harmless": {"choice": "tie"}, "rationale": SECRETS[3]}
         record_judgment(session, other, task.lease_id, answers, "other-key")
         session.commit()
-        return {"project_id": project.id}
+        return {"project_id": project.id, "item_id": task.item_id}
 
 
 def _user(app, role: str) -> tuple[str, str]:
@@ -134,7 +146,10 @@ def _request(client, method: str, rule: str, ids: dict[str, int], token: str | N
 def test_every_route_for_every_role(app, world, role):
     client = app.test_client()
     token = csrf = None
-    ids = {"project_id": world["project_id"], "lease_id": 1, "slug": "pairwise-helpful-harmless", "number": 1}
+    ids = {
+        "project_id": world["project_id"], "lease_id": 1, "slug": "pairwise-helpful-harmless", "number": 1,
+        "item_id": world["item_id"], "check_id": 1, "version_id": 1,
+    }
     if role is not None:
         email, token = _user(app, role)
         csrf = _log_in(client, email)
@@ -183,7 +198,7 @@ def test_a_rater_never_meets_model_names_gold_or_other_raters_answers(app, world
             headers={"HX-Request": "true"},
         )
         seen.append(done.text)
-    for path in ("/", f"/projects/{project_id}", f"/projects/{project_id}/me"):
+    for path in ("/", f"/projects/{project_id}", f"/projects/{project_id}/me", f"/projects/{project_id}/feedback", "/rubrics/", "/rubric-versions/1"):
         seen.append(client.get(path).text)
     seen.append(client.get(f"/api/v1/projects/{project_id}/next", headers=headers).text)
     everything = "\n".join(seen)

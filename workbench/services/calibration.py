@@ -55,6 +55,9 @@ class RaterRow:
     calibration: RaterCalibration
     # Swapped repeats whose answer matched the rater's first answer (same canonical value).
     self_agreement: Proportion | None = None
+    # Reviewed spot checks marked correct, and accuracy counting gold items and spot checks together.
+    spot_checks: Proportion | None = None
+    accuracy: Proportion | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,25 @@ def rater_calibration(
         )
         for c in results
     )
-    return CalibrationReport(question, rows, thresholds)
+    return CalibrationReport(question, with_spot_checks(session, project, rows), thresholds)
+
+
+def with_spot_checks(session: Session, project: Project, rows: tuple[RaterRow, ...]) -> tuple[RaterRow, ...]:
+    """Add reviewed spot checks to each row: their own share correct, and accuracy over gold
+    items and spot checks together (``services.spot_checks``)."""
+    from .spot_checks import spot_check_tally
+
+    tally = spot_check_tally(session, project)
+    out = []
+    for row in rows:
+        correct, reviewed = tally.get(row.user_id, (0, 0))
+        gold = row.calibration.gold
+        out.append(replace(
+            row,
+            spot_checks=wilson_interval(correct, reviewed) if reviewed else None,
+            accuracy=wilson_interval(gold.successes + correct, gold.trials + reviewed) if gold.trials + reviewed else None,
+        ))
+    return tuple(out)
 
 
 def repeat_agreement(session: Session, project: Project, question: MeasuredQuestion) -> dict[int, Proportion]:
