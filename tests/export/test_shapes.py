@@ -251,3 +251,17 @@ def test_raw_judgments_are_canonical_with_pseudonyms_and_timings(session, rated,
     again = export_judgments(session, project, tmp_path / "again", formats=("jsonl", "parquet"))
     assert [d.sha256 for d in again.files] == [d.sha256 for d in summary.files]
     assert session.query(Item).count() == 4
+
+
+def test_parquet_row_groups_do_not_depend_on_how_rows_arrive(tmp_path):
+    from workbench.export.writers import ParquetWriter
+
+    schema = pa.schema([pa.field("x", pa.int64())])
+    digests = []
+    for name, chunks in (("one", [list(range(25))]), ("many", [list(range(0, 7)), list(range(7, 19)), list(range(19, 25))])):
+        writer = ParquetWriter(tmp_path / name, tmp_path / f"{name}.tmp", schema, batch_rows=10)
+        for chunk in chunks:
+            writer.write_columns({"x": chunk})
+        digests.append(writer.close().sha256)
+        assert [pq.ParquetFile(tmp_path / f"{name}.tmp").metadata.row_group(i).num_rows for i in range(3)] == [10, 10, 5]
+    assert digests[0] == digests[1]

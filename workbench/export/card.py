@@ -8,26 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+import numpy as np
 
-from ..models import Project, RubricVersion
-from ..services.agreement import _counts_matrix, value_count_rows
-from ..services.questions import measured_questions
+from ..domain import Level
 from ..stats.alpha import alpha_with_ci, krippendorff_alpha
 
 
-def question_alpha(
-    session: Session, project: Project, version: RubricVersion, question_id: str, n_resamples: int = 1000
-) -> dict[str, Any] | None:
-    """Nominal alpha on the question's choice over all live judgments of the version, with a 95% CI."""
-    question = next((q for q in measured_questions(version.document) if q.key == question_id), None)
-    if question is None:
-        return None
-    counts = _counts_matrix(value_count_rows(session, project, version, question), len(question.domain))
+def choice_alpha(counts: np.ndarray, n_resamples: int = 1000) -> dict[str, Any]:
+    """Nominal alpha on A/B/tie from per-item counts (items × 3), with a 95% bootstrap CI."""
+    domain = [0.0, 1.0, 2.0]
     if n_resamples > 0:
-        result = alpha_with_ci(counts, question.value_domain, question.level, n_resamples=n_resamples, seed=0)
+        result = alpha_with_ci(counts, domain, Level.NOMINAL, n_resamples=n_resamples, seed=0)
     else:
-        result = krippendorff_alpha(counts, question.value_domain, question.level)
+        result = krippendorff_alpha(counts, domain, Level.NOMINAL)
 
     def rounded(value):
         return None if value is None else round(float(value), 6)
@@ -41,7 +34,8 @@ def question_alpha(
         "units": result.n_units,
         "resamples": result.n_resamples,
         "method": result.method,
-        "scope": "all live judgments of the question under this rubric version, before export filters",
+        "scope": "the question's A/B/tie choices of the exported rubric version, after the gold, honeypot and "
+        "flagged-rater filters and before min-raters, min-agreement and tie filters",
     }
 
 

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from .. import __version__
 from ..errors import FieldError, InvalidInput
 from ..models import Item, Judgment, Project, RubricVersion, User
-from .preferences import FORMATS, MANIFEST_FILE, exportable_items, external_id_order, pseudonym
+from ..services.pseudonyms import pseudonym
+from .preferences import FORMATS, MANIFEST_FILE, exportable_items, external_id_order
 from .writers import FileDigest, atomic_files, write_bytes_atomically
 
 JUDGMENTS_FILE = "judgments.jsonl"

@@ -84,9 +84,10 @@ from .. import __version__
 from ..domain import PairChoice, TaskKind
 from ..errors import FieldError, InvalidInput
 from ..models import Item, Judgment, Project, Response, RubricVersion
+from ..services.pseudonyms import pseudonym
 from ..services.rubrics import current_version
 from ..stats.dawid_skene import dawid_skene
-from .card import dataset_card, question_alpha
+from .card import choice_alpha, dataset_card
 from .writers import FileDigest, atomic_files, write_bytes_atomically
 
 PREFERENCES_FILE = "preferences.jsonl"
@@ -288,12 +289,6 @@ def exportable_items(include_gold: bool):
     return and_(Item.is_gold.is_(False), or_(honeypot.is_(None), honeypot.is_(False)))
 
 
-def pseudonym(project: Project, rater_id: int) -> str:
-    """A stable pseudonymous rater id: the same rater keeps it across exports of the project."""
-    stamp = project.created_at.isoformat() if project.created_at else ""
-    return "r-" + hashlib.sha256(f"{project.id}:{stamp}:{rater_id}".encode()).hexdigest()[:16]
-
-
 def _ratings(project: Project, version: RubricVersion, question_id: str, excluded: Sequence[int]):
     answers = Judgment.answers
     conditions = [
@@ -374,9 +369,23 @@ def _units(session: Session, project: Project, version: RubricVersion, question_
         .outerjoin(second, and_(second.item_id == Item.id, second.position == 1))
         .where(exportable_items(opts.include_gold))
         .order_by(*order)
-        .execution_options(yield_per=opts.batch_size)
     )
-    return session.execute(query)
+    # Core rows (no ORM loading), streamed from the server in batches.
+    return session.connection().execution_options(yield_per=opts.batch_size).execute(query)
+
+
+def _vote_counts(session: Session, project: Project, version: RubricVersion, question_id: str, opts) -> np.ndarray:
+    """Per-item counts of A, B and tie (items × 3), for alpha; one GROUP BY, read column-wise."""
+    votes = _votes(_ratings(project, version, question_id, opts.excluded))
+    query = (
+        select(votes.c.n_a, votes.c.n_b, votes.c.n_tie)
+        .join(Item, Item.id == votes.c.item_id)
+        .where(exportable_items(opts.include_gold))
+    )
+    rows = [tuple(row) for row in session.connection().execute(query)]  # numpy must not probe Row objects
+    if not rows:
+        return np.zeros((0, 3), dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64)
 
 
 def _dawid_skene_posteriors(session, project, version, question_id, opts) -> tuple[np.ndarray, np.ndarray] | None:
@@ -415,84 +424,43 @@ class _Options:
     batch_size: int
 
 
-def _decide(row, opts: _Options, n: int, posteriors) -> tuple[str | None, float | None, float | None, str]:
-    """(winner A/B/tie or None, margin, posterior, drop reason) for one unit."""
-    if opts.aggregate == "per_rater":
-        choice = row.own_choice
-        if choice not in _CHOICES:
-            return None, None, None, "unanswered"
-        return choice, (0.0 if choice == "tie" else float(row.own_strength)), None, ""
-    if opts.aggregate == "majority":
-        outcome = outcome_from_counts(row.n_a, row.n_b, row.n_tie, row.strength_a, row.strength_b)
-        if outcome.status == "no_majority":
-            return None, None, None, "dropped_no_majority"
-        return (outcome.winner or "tie"), (outcome.margin if outcome.margin is not None else 0.0), None, ""
-    if opts.aggregate == "mean_strength":
-        signed = row.strength_a - row.strength_b
-        winner = "A" if signed > 0 else "B" if signed < 0 else "tie"
-        return winner, abs(signed) / n, None, ""
+_A, _B, _TIE, _NONE = 0, 1, 2, -1
+
+
+def _decide(cols: dict[str, np.ndarray], opts: _Options, posteriors) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per unit of one batch: winner code (A 0, B 1, tie 2, none -1), margin, posterior."""
+    n_a, n_b, n_tie = cols["n_a"], cols["n_b"], cols["n_tie"]
+    n = n_a + n_b + n_tie
+    signed = (cols["strength_a"] - cols["strength_b"]).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if opts.aggregate == "per_rater":
+            own = cols["own"]
+            winner = own.copy()
+            margin = np.where(own == _TIE, 0.0, cols["own_strength"].astype(np.float64))
+            return winner, margin, None
+        if opts.aggregate == "majority":
+            stacked = np.stack([n_a, n_b, n_tie], axis=1)
+            top = stacked.max(axis=1)
+            leaders = (stacked == top[:, None]).sum(axis=1)
+            winner = np.where(leaders > 1, _NONE, stacked.argmax(axis=1))
+            margin = np.where(winner == _A, signed, -signed) / n
+            margin = np.where(winner == _TIE, 0.0, margin)
+            return winner, margin, None
+        if opts.aggregate == "mean_strength":
+            winner = np.where(signed > 0, _A, np.where(signed < 0, _B, _TIE))
+            return winner, np.abs(signed) / n, None
     ids, post = posteriors
-    j = int(np.searchsorted(ids, row.item_pk))
-    p = post[j]
-    k = int(p.argmax())
-    winner = ("A", "B", "tie")[k]
-    margin = 0.0 if winner == "tie" else float(p[k] - p[1 - k])
-    return winner, margin, float(p[k]), ""
+    p = post[np.searchsorted(ids, cols["item_pk"])]
+    winner = p.argmax(axis=1)
+    idx = np.arange(len(winner))
+    best = p[idx, winner]
+    other = p[idx, np.where(winner == _A, _B, _A)]
+    margin = np.where(winner == _TIE, 0.0, best - other)
+    return winner, margin, best
 
 
 def _message(text: str, role: str = "assistant") -> list[dict[str, str]]:
     return [{"role": role, "content": text}]
-
-
-def _rows(row, winner: str, margin: float, posterior, n: int, agreement: float, version, slug, opts, rater):
-    """The output rows of one decided unit (0, 1 or 2 rows), in canonical orientation."""
-    if row.text_a is None or row.text_b is None:
-        raise InvalidInput(f"item {row.external_id!r} is judged but lacks one of its two responses")
-    prompt, text_a, text_b = row.prompt, row.text_a, row.text_b
-    if opts.conversational:
-        if isinstance(prompt, str):
-            prompt = _message(prompt, "user")
-        text_a, text_b = _message(text_a), _message(text_b)
-    sides = {"A": (text_a, row.model_a), "B": (text_b, row.model_b)}
-    if winner == "tie":
-        orders = [("A", "B", 1.0)] if opts.ties == "keep" else [("A", "B", 0.5), ("B", "A", 0.5)]
-    else:
-        orders = [(winner, "B" if winner == "A" else "A", 1.0)]
-    base = {
-        "margin": margin,
-        "n_ratings": n,
-        "agreement": agreement,
-        "item_id": row.external_id,
-        "rubric": slug,
-        "rubric_version": version.number,
-        "rubric_version_sha256": version.content_sha256,
-    }
-    if opts.ties != "drop":
-        base["tie"] = winner == "tie"
-    if rater is not None:
-        base["rater"] = rater
-    if posterior is not None:
-        base["posterior"] = posterior
-    out = []
-    for good, bad, weight in orders:
-        (chosen, chosen_model), (rejected, rejected_model) = sides[good], sides[bad]
-        extra = {"weight": weight} if opts.ties != "drop" else {}
-        if opts.shape == "kto":
-            out.append({"prompt": prompt, "completion": chosen, "label": True, "model": chosen_model, **base, **extra})
-            out.append({"prompt": prompt, "completion": rejected, "label": False, "model": rejected_model, **base, **extra})
-        else:
-            out.append(
-                {
-                    "prompt": prompt,
-                    "chosen": chosen,
-                    "rejected": rejected,
-                    "chosen_model": chosen_model,
-                    "rejected_model": rejected_model,
-                    **base,
-                    **extra,
-                }
-            )
-    return out
 
 
 def columns_for(opts: _Options) -> list[str]:
@@ -524,47 +492,126 @@ def arrow_schema(columns: Sequence[str], conversational: bool) -> pa.Schema:
     return pa.schema([pa.field(c, types[c], nullable=c not in ("prompt", "item_id")) for c in columns])
 
 
-def _export_version(session, project, version, question_id, slug, sinks, opts: _Options) -> VersionExport:
+_INT_COLUMNS = ("item_pk", "n_a", "n_b", "n_tie", "strength_a", "strength_b")
+
+
+def _batch_columns(rows: list, keys: list[str]) -> dict[str, Any]:
+    columns = dict(zip(keys, (list(c) for c in zip(*rows, strict=True)), strict=True))
+    for key in _INT_COLUMNS:
+        columns[key] = np.asarray(columns[key], dtype=np.int64)
+    if "own_choice" in columns:
+        columns["own"] = np.asarray([_CODE.get(c, _NONE) for c in columns.pop("own_choice")], dtype=np.int64)
+        columns["own_strength"] = np.asarray(columns["own_strength"], dtype=np.int64)
+    return columns
+
+
+def _emit(cols, keep: np.ndarray, winner, margin, posterior, n, agreement, version, slug, opts, raters):
+    """The output columns for the kept units of one batch (ties kept or split, KTO pairs)."""
+    units = np.flatnonzero(keep)
+    w = winner[units]
+    if opts.ties == "split":
+        ties = w == _TIE
+        unit_of = np.concatenate([units, units[ties]])
+        good = np.concatenate([np.where(ties, _A, w), np.full(int(ties.sum()), _B)])
+        weight = np.concatenate([np.where(ties, 0.5, 1.0), np.full(int(ties.sum()), 0.5)])
+        order = np.argsort(unit_of, kind="stable")
+        unit_of, good, weight = unit_of[order], good[order], weight[order]
+    else:
+        unit_of, good, weight = units, np.where(w == _TIE, _A, w), np.ones(len(units))
+    for i in unit_of:
+        if cols["text_a"][i] is None or cols["text_b"][i] is None:
+            raise InvalidInput(f"item {cols['external_id'][i]!r} is judged but lacks one of its two responses")
+    idx = unit_of.tolist()
+    good_l = good.tolist()
+    text_a, text_b, model_a, model_b = cols["text_a"], cols["text_b"], cols["model_a"], cols["model_b"]
+    chosen = [text_a[i] if g == _A else text_b[i] for i, g in zip(idx, good_l, strict=True)]
+    rejected = [text_b[i] if g == _A else text_a[i] for i, g in zip(idx, good_l, strict=True)]
+    chosen_model = [model_a[i] if g == _A else model_b[i] for i, g in zip(idx, good_l, strict=True)]
+    rejected_model = [model_b[i] if g == _A else model_a[i] for i, g in zip(idx, good_l, strict=True)]
+    prompt = [cols["prompt"][i] for i in idx]
+    if opts.conversational:
+        prompt = [_message(p, "user") if isinstance(p, str) else p for p in prompt]
+        chosen = [_message(t) for t in chosen]
+        rejected = [_message(t) for t in rejected]
+    out: dict[str, list] = {
+        "margin": margin[unit_of].tolist(),
+        "n_ratings": n[unit_of].tolist(),
+        "agreement": agreement[unit_of].tolist(),
+        "item_id": [cols["external_id"][i] for i in idx],
+        "rubric": [slug] * len(idx),
+        "rubric_version": [version.number] * len(idx),
+        "rubric_version_sha256": [version.content_sha256] * len(idx),
+    }
+    if opts.ties != "drop":
+        out["tie"] = (winner[unit_of] == _TIE).tolist()
+        out["weight"] = weight.tolist()
+    if raters is not None:
+        out["rater"] = [raters[i] for i in idx]
+    if posterior is not None:
+        out["posterior"] = posterior[unit_of].tolist()
+    if opts.shape != "kto":
+        out.update(prompt=prompt, chosen=chosen, rejected=rejected, chosen_model=chosen_model, rejected_model=rejected_model)
+        return out
+    kto: dict[str, list] = {key: [v for v in values for _ in (0, 1)] for key, values in out.items()}
+    kto["prompt"] = [p for p in prompt for _ in (0, 1)]
+    kto["completion"] = [t for pair in zip(chosen, rejected, strict=True) for t in pair]
+    kto["label"] = [True, False] * len(idx)
+    kto["model"] = [m for pair in zip(chosen_model, rejected_model, strict=True) for m in pair]
+    return kto
+
+
+def _export_version(session, project, version, question_id, slug, sinks, opts: _Options) -> tuple[VersionExport, np.ndarray | None]:
     counts = Counter()
     posteriors = None
     if opts.aggregate == "dawid_skene":
         posteriors = _dawid_skene_posteriors(session, project, version, question_id, opts)
         if posteriors is None:
-            return VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id)
+            return VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id), None
     names: dict[int, str] = {}
-    with closing(_units(session, project, version, question_id, opts)) as rows:
-        for row in rows:
-            n = row.n_a + row.n_b + row.n_tie
-            if n == 0:  # judged, but nobody answered this question
-                continue
-            if opts.aggregate == "per_rater" and row.own_choice not in _CHOICES:
-                continue
-            counts["items_considered"] += 1
-            counts["ratings"] += 1 if opts.aggregate == "per_rater" else n
-            if n < opts.min_raters:
-                counts["dropped_too_few_raters"] += 1
-                continue
-            agreement = max(row.n_a, row.n_b, row.n_tie) / n
-            if agreement < opts.min_agreement:
-                counts["dropped_low_agreement"] += 1
-                continue
-            winner, margin, posterior, reason = _decide(row, opts, n, posteriors)
-            if winner is None:
-                counts[reason] += 1
-                continue
-            if winner == "tie" and opts.ties == "drop":
-                counts["dropped_tie"] += 1
-                continue
-            rater = None
+    vote_counts: list[np.ndarray] = []
+    result = _units(session, project, version, question_id, opts)
+    keys = list(result.keys())
+    with closing(result):
+        for batch in result.partitions(opts.batch_size):
+            cols = _batch_columns(batch, keys)
+            n = cols["n_a"] + cols["n_b"] + cols["n_tie"]
+            if opts.aggregate != "per_rater":
+                vote_counts.append(np.stack([cols["n_a"], cols["n_b"], cols["n_tie"]], axis=1))
+            considered = n > 0
             if opts.aggregate == "per_rater":
-                rater = names.get(row.rater_id) or names.setdefault(row.rater_id, pseudonym(project, row.rater_id))
-            out = _rows(row, winner, margin, posterior, n, agreement, version, slug, opts, rater)
-            counts["exported"] += 1
-            counts["rows"] += len(out)
-            for record in out:
-                for sink in sinks:
-                    sink.write(record)
-    return VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id, **counts)
+                considered &= cols["own"] != _NONE
+            with np.errstate(divide="ignore", invalid="ignore"):
+                agreement = np.maximum(np.maximum(cols["n_a"], cols["n_b"]), cols["n_tie"]) / n
+            winner, margin, posterior = _decide(cols, opts, posteriors)
+            too_few = considered & (n < opts.min_raters)
+            low = considered & ~too_few & (agreement < opts.min_agreement)
+            passed = considered & ~too_few & ~low
+            no_majority = passed & (winner == _NONE)
+            tie_dropped = passed & (winner == _TIE) if opts.ties == "drop" else np.zeros_like(passed)
+            keep = passed & ~no_majority & ~tie_dropped
+            counts["items_considered"] += int(considered.sum())
+            counts["ratings"] += int(considered.sum()) if opts.aggregate == "per_rater" else int(n[considered].sum())
+            counts["dropped_too_few_raters"] += int(too_few.sum())
+            counts["dropped_low_agreement"] += int(low.sum())
+            counts["dropped_no_majority"] += int(no_majority.sum())
+            counts["dropped_tie"] += int(tie_dropped.sum())
+            counts["exported"] += int(keep.sum())
+            if not keep.any():
+                continue
+            raters = None
+            if opts.aggregate == "per_rater":
+                raters = [
+                    names.get(r) or names.setdefault(r, pseudonym(project, r)) if k else None
+                    for r, k in zip(cols["rater_id"], keep.tolist(), strict=True)
+                ]
+            out = _emit(cols, keep, winner, margin, posterior, n, agreement, version, slug, opts, raters)
+            counts["rows"] += len(out["item_id"])
+            for sink in sinks:
+                sink.write_columns(out)
+    export = VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id, **counts)
+    if opts.aggregate == "per_rater":
+        return export, None  # one row per judgment: the per-item counts need their own query
+    return export, (np.concatenate(vote_counts) if vote_counts else np.zeros((0, 3), dtype=np.int64))
 
 
 # -- options and checks ----------------------------------------------------------------------
@@ -698,8 +745,10 @@ def export_preferences(
             if qid is None or (rubric_version is not None and version.number != rubric_version):
                 done.append(VersionExport(number=version.number, sha256=version.content_sha256, question_id=None))
                 continue
-            exported = _export_version(session, project, version, qid, slug, sinks, opts)
-            alpha = question_alpha(session, project, version, qid, alpha_resamples)
+            exported, vote_counts = _export_version(session, project, version, qid, slug, sinks, opts)
+            if vote_counts is None:
+                vote_counts = _vote_counts(session, project, version, qid, opts)
+            alpha = choice_alpha(vote_counts, alpha_resamples)
             done.append(VersionExport(**{**exported.__dict__, "alpha": alpha}))
         digests = files.commit()
 

@@ -75,6 +75,11 @@ class JsonlWriter:
         self.size += len(data)
         self.rows += 1
 
+    def write_columns(self, columns: dict[str, list[Any]]) -> None:
+        keys = list(columns)
+        for values in zip(*columns.values(), strict=True):
+            self.write(dict(zip(keys, values, strict=True)))
+
     def close(self) -> FileDigest:
         self.fh.flush()
         os.fsync(self.fh.fileno())
@@ -105,16 +110,30 @@ class ParquetWriter:
             values.append(row.get(name))
         self.pending += 1
         if self.pending >= self.batch_rows:
-            self._flush()
+            self._flush(self.batch_rows)
 
-    def _flush(self) -> None:
-        if not self.pending:
+    def write_columns(self, columns: dict[str, list[Any]]) -> None:
+        size = len(next(iter(columns.values())))
+        for name, values in self.columns.items():
+            values.extend(columns[name] if name in columns else [None] * size)
+        self.pending += size
+        while self.pending >= self.batch_rows:
+            self._flush(self.batch_rows)
+
+    def _flush(self, count: int | None = None) -> None:
+        """Write ``count`` buffered rows (all by default) as one row group.
+
+        Row groups always hold exactly ``batch_rows`` rows except the last, however the
+        rows arrived, so the file's bytes do not depend on how callers batch their writes.
+        """
+        count = self.pending if count is None else count
+        if not count:
             return
-        table = pa.Table.from_pydict(self.columns, schema=self.schema)
-        self.writer.write_table(table, row_group_size=self.batch_rows)
-        self.columns = {f.name: [] for f in self.schema}
-        self.rows += self.pending
-        self.pending = 0
+        head = {name: values[:count] for name, values in self.columns.items()}
+        self.columns = {name: values[count:] for name, values in self.columns.items()}
+        self.writer.write_table(pa.Table.from_pydict(head, schema=self.schema), row_group_size=self.batch_rows)
+        self.rows += count
+        self.pending -= count
 
     def close(self) -> FileDigest:
         self._flush()
