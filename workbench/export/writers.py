@@ -29,7 +29,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PARQUET_BATCH_ROWS = 65_536
+PARQUET_BATCH_ROWS = 16_384
 
 
 @dataclass(frozen=True)
