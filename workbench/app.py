@@ -16,7 +16,7 @@ from .config import ensure_secret_key, load_settings
 from .db import make_engine, make_sessionmaker
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
-from .web import auth, csrf, errors, health, judge, projects, quality, rater_api, rubrics, stats
+from .web import auth, csrf, errors, exports, health, judge, projects, quality, rater_api, research_api, rubrics, stats
 from .web import db as web_db
 
 CONTENT_SECURITY_POLICY = (
@@ -63,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     for blueprint in (auth.bp, projects.bp, judge.bp, stats.bp, health.bp, rater_api.bp, rubrics.bp, quality.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(research_api.bp)
+    app.register_blueprint(exports.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     app.after_request(_security_headers)
     return app

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from tests.factories import PAIRWISE_RUBRIC, load_shipped_rubric, make_item, make_project, make_rater
 from workbench.errors import InvalidInput
-from workbench.export import MANIFEST_FILE, PREFERENCES_FILE, aggregate_pair, export_preferences
-from workbench.export import preferences as preferences_module
+from workbench.export import CARD_FILE, MANIFEST_FILE, PREFERENCES_FILE, aggregate_pair, export_preferences
+from workbench.export import writers as writers_module
 from workbench.models import Item, Judgment, Lease, Project
 from workbench.paths import resource_dir
 from workbench.rubric import load_rubric_file, parse_rubric
@@ -183,9 +183,21 @@ def test_majority_margin_and_agreement_by_hand(session, tmp_path):
     assert summary.ratings == 15
 
     kept, kept_lines = export(session, project, tmp_path / "keep-ties", drop_ties=False)
-    assert kept_lines == lines  # nothing extra is written for ties yet ...
-    assert kept.dropped_tie == 1  # ... but they are still counted
+    assert [(line["item_id"], line["tie"], line["weight"]) for line in kept_lines] == [
+        ("q1", False, 1.0), ("q2", False, 1.0), ("q4", True, 1.0), ("q5", False, 1.0),
+    ]  # fmt: skip
+    tie_line = kept_lines[2]
+    assert (tie_line["chosen"], tie_line["rejected"]) == (items["q4"].responses[0].text, items["q4"].responses[1].text)
+    assert (tie_line["margin"], tie_line["agreement"]) == (0.0, pytest.approx(2 / 3))
+    assert (kept.dropped_tie, kept.exported, kept.rows) == (0, 4, 4)
     assert json.loads(kept.manifest_path.read_text())["filters"]["drop_ties"] is False
+
+    split, split_lines = export(session, project, tmp_path / "split-ties", ties="split")
+    q4 = [line for line in split_lines if line["item_id"] == "q4"]
+    assert [(line["chosen"], line["weight"]) for line in q4] == [
+        (items["q4"].responses[0].text, 0.5), (items["q4"].responses[1].text, 0.5),
+    ]  # fmt: skip
+    assert (split.exported, split.rows) == (4, 5)
 
 
 def test_two_raters_disagreeing_or_half_tie_have_no_majority(session, tmp_path):
@@ -275,8 +287,10 @@ def test_conversational_prompt_uses_message_lists(session, tmp_path):
     assert by_id["chat"]["prompt"] == messages
     assert by_id["chat"]["chosen"] == [{"role": "assistant", "content": chat.responses[1].text}]
     assert by_id["chat"]["rejected"] == [{"role": "assistant", "content": chat.responses[0].text}]
-    assert by_id["plain"]["prompt"] == "Capital of Spain?"
-    assert by_id["plain"]["chosen"] == plain.responses[0].text
+    # One shape per file (datasets cannot load mixed column types): the text prompt
+    # becomes a single user message.
+    assert by_id["plain"]["prompt"] == [{"role": "user", "content": "Capital of Spain?"}]
+    assert by_id["plain"]["chosen"] == [{"role": "assistant", "content": plain.responses[0].text}]
 
 
 def test_line_fields_and_order_by_external_id(session, tmp_path):
@@ -375,14 +389,17 @@ def test_manifest_describes_the_file(session, rated_project, tmp_path):
     assert manifest["rubric"]["slug"] == PAIRWISE_RUBRIC
     assert manifest["rubric"]["versions"][0]["number"] == version.number
     assert manifest["rubric"]["versions"][0]["sha256"] == version.content_sha256
-    assert manifest["filters"] == {"question_id": None, "drop_ties": True, "min_raters": 2}
+    assert manifest["filters"] == {
+        "question_id": None, "drop_ties": True, "ties": "drop", "min_raters": 2, "min_agreement": 0.0,
+        "rubric_version": None, "exclude_flagged_raters": False, "raters_excluded": 0, "include_gold": False,
+    }  # fmt: skip
     counts = manifest["counts"]
     assert counts["items_considered"] == 7 == summary.items_considered
     assert counts["items_considered"] == (
         counts["exported"] + counts["dropped_tie"] + counts["dropped_no_majority"] + counts["dropped_too_few_raters"]
     )
     assert "created_at" not in manifest
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST_FILE, PREFERENCES_FILE]  # no temp file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CARD_FILE, MANIFEST_FILE, PREFERENCES_FILE]  # no temp file
 
     stamp = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     stamped = export_preferences(session, rated_project, tmp_path / "stamped", min_raters=2, created_at=stamp)
@@ -398,7 +415,7 @@ def test_failed_export_leaves_previous_files_and_no_temp(session, rated_project,
     def boom(self, record):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(preferences_module._HashingWriter, "write_record", boom)
+    monkeypatch.setattr(writers_module.JsonlWriter, "write", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         export_preferences(session, rated_project, tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

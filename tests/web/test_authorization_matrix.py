@@ -63,6 +63,16 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/projects/<int:project_id>/failures"): {AUTHOR, RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/report"): {AUTHOR, RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/feedback"): {RATER, ADMIN},
+    ("GET", "/api/v1/openapi.json"): EVERYONE,
+    ("POST", "/api/v1/projects/<int:project_id>/items"): {RESEARCHER, ADMIN},
+    ("GET", "/api/v1/projects/<int:project_id>/judgments"): {RESEARCHER, ADMIN},
+    ("GET", "/api/v1/projects/<int:project_id>/agreement"): {RESEARCHER, ADMIN},
+    ("GET", "/api/v1/projects/<int:project_id>/raters"): {RESEARCHER, ADMIN},
+    ("GET", "/api/v1/projects/<int:project_id>/leaderboard"): {RESEARCHER, ADMIN},
+    ("GET", "/api/v1/projects/<int:project_id>/export"): {RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/export"): {RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/export/count"): {RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/export/download"): {RESEARCHER, ADMIN},
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")

@@ -1,0 +1,59 @@
+"""The export page: filters, the htmx live count, the zip download."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from tests.factories import make_item, make_project
+from workbench.services.import_formats import text_lines_as_rows
+from workbench.services.judgment_import import import_judgments
+
+
+@pytest.fixture
+def project_id(app):
+    with app.extensions["workbench"].sessionmaker() as session:
+        project = make_project(session, overlap_k=3, name="page")
+        for name in ("i1", "i2", "i3"):
+            make_item(session, project, external_id=name)
+        picks = {"i1": "AAB", "i2": "BBB", "i3": ["tie", "tie", "A"]}
+        rows = [
+            json.dumps({"item_id": item, "rater": rater, "answers": {
+                "helpful": {"choice": c} if c == "tie" else {"choice": c, "strength": 1}, "harmless": {"choice": "tie"}}})
+            for item, choices in picks.items() for rater, c in zip("xyz", choices, strict=True)
+        ]  # fmt: skip
+        import_judgments(session, project, text_lines_as_rows(rows))
+        session.commit()
+        return project.id
+
+
+def test_page_and_live_count(client, auth, project_id):
+    auth.login_as("researcher")
+    page = client.get(f"/projects/{project_id}/export")
+    assert page.status_code == 200 and "<html" in page.text and 'id="export-form"' in page.text
+    assert "<strong>2</strong> row(s)" in page.text and "HX-Request" in page.headers["Vary"]
+    count = client.get(f"/projects/{project_id}/export/count", query_string={"ties": "keep"}, headers={"HX-Request": "true"})
+    assert count.status_code == 200 and "<html" not in count.text and "<strong>3</strong> row(s)" in count.text
+    assert "HX-Request" in count.headers["Vary"]
+    bad = client.get(f"/projects/{project_id}/export/count", query_string={"min_agreement": "2"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "min_agreement" in bad.text
+
+
+def test_download_is_a_deterministic_zip(client, auth, project_id):
+    auth.login_as("researcher")
+    url = f"/projects/{project_id}/export/download"
+    first = client.get(url, query_string={"format": "jsonl"})
+    assert first.status_code == 200 and first.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(first.data)) as archive:
+        assert sorted(archive.namelist()) == ["README.md", "manifest.json", "preferences.jsonl"]
+        lines = archive.read("preferences.jsonl").decode().splitlines()
+    assert [json.loads(line)["item_id"] for line in lines] == ["i1", "i2"]
+    assert client.get(url, query_string={"format": "jsonl"}).data == first.data
+
+
+def test_raters_may_not_export(client, auth, project_id):
+    auth.login_as("rater")
+    assert client.get(f"/projects/{project_id}/export").status_code == 403

@@ -1,0 +1,202 @@
+"""Deterministic dataset writers: JSON Lines and Parquet, hashed, renamed into place when complete.
+
+Both writers take plain dict rows one at a time and keep nothing but a bounded buffer:
+
+- ``JsonlWriter`` writes one ``json.dumps(row, sort_keys=True, ensure_ascii=False)`` line
+  per row (UTF-8, ``\\n``) and hashes the bytes as they go.
+- ``ParquetWriter`` buffers ``batch_rows`` rows, then writes them as one row group of a
+  fixed pyarrow schema (zstd, no statistics that depend on timing, no pandas metadata);
+  the same rows in the same order give the same bytes. The sha256 is taken from the
+  finished file.
+
+``atomic_files`` opens every target under a temporary name beside it and renames them all
+only when the block succeeds; on any error the temporary files are removed and earlier
+files of the same name are left untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARQUET_BATCH_ROWS = 16_384
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """What ``manifest.json`` says about one written file."""
+
+    name: str
+    sha256: str
+    bytes: int
+    rows: int
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "bytes": self.bytes, "rows": self.rows}
+
+
+def temporary_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class JsonlWriter:
+    """One JSON object per line; keeps the sha256, byte size and line count."""
+
+    def __init__(self, path: Path, tmp: Path):
+        self.name = path.name
+        self.fh: IO[bytes] = open(tmp, "xb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        self.tmp = tmp
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.rows = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        data = (json.dumps(row, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        self.fh.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+        self.rows += 1
+
+    def write_columns(self, columns: dict[str, list[Any]]) -> None:
+        keys = list(columns)
+        for values in zip(*columns.values(), strict=True):
+            self.write(dict(zip(keys, values, strict=True)))
+
+    def close(self) -> FileDigest:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        return FileDigest(self.name, self.sha256.hexdigest(), self.size, self.rows)
+
+    def abort(self) -> None:
+        self.fh.close()
+
+
+class ParquetWriter:
+    """Rows of a fixed schema, written in row groups of ``batch_rows``."""
+
+    def __init__(self, path: Path, tmp: Path, schema: pa.Schema, batch_rows: int = PARQUET_BATCH_ROWS):
+        self.name = path.name
+        self.tmp = tmp
+        self.schema = schema
+        self.batch_rows = batch_rows
+        self.columns: dict[str, list[Any]] = {f.name: [] for f in schema}
+        self.pending = 0
+        self.rows = 0
+        self.writer = pq.ParquetWriter(
+            tmp, schema, compression="zstd", write_statistics=False, store_schema=False, use_dictionary=False
+        )
+
+    def write(self, row: dict[str, Any]) -> None:
+        for name, values in self.columns.items():
+            values.append(row.get(name))
+        self.pending += 1
+        if self.pending >= self.batch_rows:
+            self._flush(self.batch_rows)
+
+    def write_columns(self, columns: dict[str, list[Any]]) -> None:
+        size = len(next(iter(columns.values())))
+        for name, values in self.columns.items():
+            values.extend(columns[name] if name in columns else [None] * size)
+        self.pending += size
+        while self.pending >= self.batch_rows:
+            self._flush(self.batch_rows)
+
+    def _flush(self, count: int | None = None) -> None:
+        """Write ``count`` buffered rows (all by default) as one row group.
+
+        Row groups always hold exactly ``batch_rows`` rows except the last, however the
+        rows arrived, so the file's bytes do not depend on how callers batch their writes.
+        """
+        count = self.pending if count is None else count
+        if not count:
+            return
+        head = {name: values[:count] for name, values in self.columns.items()}
+        self.columns = {name: values[count:] for name, values in self.columns.items()}
+        self.writer.write_table(pa.Table.from_pydict(head, schema=self.schema), row_group_size=self.batch_rows)
+        self.rows += count
+        self.pending -= count
+
+    def close(self) -> FileDigest:
+        self._flush()
+        self.writer.close()
+        return FileDigest(self.name, file_sha256(self.tmp), self.tmp.stat().st_size, self.rows)
+
+    def abort(self) -> None:
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - the file is being thrown away
+            pass
+
+
+class AtomicFiles:
+    """Writers opened under temporary names; ``commit`` renames them all into place."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.writers: list[tuple[Any, Path]] = []
+        self.digests: list[FileDigest] = []
+
+    def jsonl(self, name: str) -> JsonlWriter:
+        target = self.out_dir / name
+        writer = JsonlWriter(target, temporary_path(target))
+        self.writers.append((writer, target))
+        return writer
+
+    def parquet(self, name: str, schema: pa.Schema, batch_rows: int = PARQUET_BATCH_ROWS) -> ParquetWriter:
+        target = self.out_dir / name
+        writer = ParquetWriter(target, temporary_path(target), schema, batch_rows)
+        self.writers.append((writer, target))
+        return writer
+
+    def commit(self) -> list[FileDigest]:
+        self.digests = [writer.close() for writer, _ in self.writers]
+        for writer, target in self.writers:
+            os.replace(writer.tmp, target)
+        return self.digests
+
+    def abort(self) -> None:
+        for writer, _ in self.writers:
+            writer.abort()
+            writer.tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_files(out_dir: Path) -> Iterator[AtomicFiles]:
+    files = AtomicFiles(out_dir)
+    try:
+        yield files
+    except BaseException:
+        files.abort()
+        raise
+
+
+def write_bytes_atomically(target: Path, data: bytes) -> None:
+    tmp = temporary_path(target)
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

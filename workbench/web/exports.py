@@ -1,0 +1,153 @@
+"""The export page: choose filters, watch the live count (htmx), download a zip."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, request
+
+from ..domain import Role
+from ..errors import FieldError, InvalidInput
+from ..export import AGGREGATES, SHAPES, TIE_POLICIES, ExportSummary, export_preferences
+from ..models import Project
+from ..services.calibration import parse_thresholds
+from ..services.projects import get_project
+from .auth import requires
+from .db import get_session
+from .htmx import render
+
+bp = Blueprint("exports", __name__)
+STAFF = (Role.RESEARCHER, Role.ADMIN)
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries carry no wall-clock time: same data, same zip
+
+
+@dataclass(frozen=True)
+class ExportForm:
+    format: str = "parquet"
+    shape: str = "auto"
+    aggregate: str = "majority"
+    ties: str = "drop"
+    min_raters: int = 1
+    min_agreement: float = 0.0
+    exclude_flagged: bool = False
+    include_gold: bool = False
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    project: Project
+    form: ExportForm
+    summary: ExportSummary | None
+    error: InvalidInput | None
+    shapes: tuple[str, ...] = SHAPES
+    aggregates: tuple[str, ...] = AGGREGATES
+    ties: tuple[str, ...] = TIE_POLICIES
+
+
+def parse_form(args) -> ExportForm:
+    errors = []
+
+    def choice(name, allowed, default):
+        value = args.get(name) or default
+        if value not in allowed:
+            errors.append(FieldError(name, f"choose one of {', '.join(allowed)}"))
+            return default
+        return value
+
+    def number(name, kind, default, low, high):
+        raw = args.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            errors.append(FieldError(name, "must be a number"))
+            return default
+        if not low <= value <= high:
+            errors.append(FieldError(name, f"must be from {low} to {high}"))
+            return default
+        return value
+
+    form = ExportForm(
+        format=choice("format", ("jsonl", "parquet"), "parquet"),
+        shape=choice("shape", SHAPES, "auto"),
+        aggregate=choice("aggregate", AGGREGATES, "majority"),
+        ties=choice("ties", TIE_POLICIES, "drop"),
+        min_raters=number("min_raters", int, 1, 1, 10_000),
+        min_agreement=number("min_agreement", float, 0.0, 0.0, 1.0),
+        exclude_flagged=args.get("exclude_flagged") in ("1", "on", "true"),
+        include_gold=args.get("include_gold") in ("1", "on", "true"),
+    )
+    if errors:
+        raise InvalidInput("check the export options", errors)
+    return form
+
+
+def _export(project: Project, form: ExportForm, folder: Path, alpha_resamples: int) -> ExportSummary:
+    return export_preferences(
+        get_session(),
+        project,
+        folder,
+        shape=form.shape,
+        formats=(form.format,),
+        aggregate=form.aggregate,
+        ties=form.ties,
+        min_raters=form.min_raters,
+        min_agreement=form.min_agreement,
+        exclude_flagged_raters=form.exclude_flagged,
+        calibration_thresholds=parse_thresholds(current_app.config.get("CALIBRATION_THRESHOLDS")),
+        include_gold=form.include_gold,
+        alpha_resamples=alpha_resamples,
+    )
+
+
+def _context(project_id: int) -> tuple[ExportContext, int]:
+    project = get_project(get_session(), project_id)
+    try:
+        form = parse_form(request.args)
+        with tempfile.TemporaryDirectory(prefix="workbench-count-") as folder:
+            summary = _export(project, form, Path(folder), alpha_resamples=0)
+        return ExportContext(project, form, summary, None), 200
+    except InvalidInput as exc:
+        return ExportContext(project, ExportForm(), None, exc), 422
+
+
+@bp.get("/projects/<int:project_id>/export")
+@requires(*STAFF)
+def show_export(project_id: int):
+    ctx, status = _context(project_id)
+    return render("exports/export.html", "exports/_count.html", status=status, ctx=ctx)
+
+
+@bp.get("/projects/<int:project_id>/export/count")
+@requires(*STAFF)
+def count_export(project_id: int):
+    ctx, status = _context(project_id)
+    return render("exports/export.html", "exports/_count.html", status=status, ctx=ctx)
+
+
+@bp.get("/projects/<int:project_id>/export/download")
+@requires(*STAFF)
+def download_export(project_id: int):
+    """A zip of the data file, manifest.json and the dataset card."""
+    project = get_project(get_session(), project_id)
+    form = parse_form(request.args)
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
+        _export(project, form, Path(folder), alpha_resamples=1000)
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(Path(folder).iterdir()):
+                archive.writestr(zipfile.ZipInfo(path.name, date_time=FIXED_TIME), path.read_bytes())
+    name = f"{_slug(project.name)}-preferences.zip"
+    response = Response(buffer.getvalue(), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "project"
+

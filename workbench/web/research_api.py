@@ -1,0 +1,191 @@
+"""The researcher JSON API under ``/api/v1`` (bearer tokens of researchers and admins).
+
+Bulk item import, paged judgments, agreement / raters / leaderboard as JSON, the
+preference export as a stream, and the OpenAPI document describing all of it
+(``/api/v1/openapi.json``). Views parse the request, call one service and answer JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import Response, current_app, jsonify, request, stream_with_context
+
+from ..domain import Role
+from ..errors import FieldError, InvalidInput
+from ..export import AGGREGATES, SHAPES, TIE_POLICIES, export_preferences
+from ..services.agreement import project_agreement
+from ..services.calibration import parse_thresholds, rater_calibration
+from ..services.import_formats import rows_from_bytes
+from ..services.imports import import_rows
+from ..services.leaderboard import project_leaderboard
+from ..services.projects import get_project
+from ..services.research import judgment_page
+from .api import make_blueprint, token_requires
+from .db import get_session
+from .openapi import openapi_document
+
+bp = make_blueprint("research_api", __name__)
+RESEARCH = (Role.RESEARCHER, Role.ADMIN)
+MAX_PAGE = 1000
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+MAX_RESAMPLES = 10_000
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if dataclasses.is_dataclass(value):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "value") and not isinstance(value, int | float | str):
+        return value.value
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput("bad query parameter", [FieldError(name, "must be a whole number")]) from None
+    if not low <= value <= high:
+        raise InvalidInput("bad query parameter", [FieldError(name, f"must be from {low} to {high}")])
+    return value
+
+
+def _choice_arg(name: str, default: str, allowed) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise InvalidInput("bad query parameter", [FieldError(name, f"must be one of {', '.join(allowed)}")])
+    return value
+
+
+@bp.get("/openapi.json")
+@token_requires(*Role)
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.post("/projects/<int:project_id>/items")
+@token_requires(*RESEARCH)
+def import_items(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    skip = request.args.get("skip_invalid", "false").lower() in ("1", "true", "yes")
+    fmt = "csv" if (request.mimetype or "").endswith("csv") else "jsonl"
+    report = import_rows(session, project, rows_from_bytes(request.get_data(), fmt), skip_invalid=skip)
+    session.commit()
+    return jsonify(
+        imported=report.imported,
+        duplicates=report.duplicates,
+        duplicate_ids=list(report.duplicate_ids),
+        rejected=[e.as_dict() for e in report.rejected],
+    )
+
+
+@bp.get("/projects/<int:project_id>/judgments")
+@token_requires(*RESEARCH)
+def list_judgments(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    page = judgment_page(session, project, after=_int_arg("after", 0, 0, MAX_ID), limit=_int_arg("limit", 100, 1, MAX_PAGE))
+    return jsonify(judgments=page.rows, next=page.next_cursor)
+
+
+@bp.get("/projects/<int:project_id>/agreement")
+@token_requires(*RESEARCH)
+def agreement(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    results = project_agreement(session, project, n_resamples=_int_arg("bootstrap", 1000, 1, MAX_RESAMPLES))
+    return jsonify(
+        questions=[
+            {
+                "question": qa.question_id,
+                "label": qa.question_label,
+                "rubric_version": qa.rubric_version,
+                **{k: _jsonable(v) for k, v in dataclasses.asdict(qa.result).items()},
+            }
+            for qa in results
+        ]
+    )
+
+
+@bp.get("/projects/<int:project_id>/raters")
+@token_requires(*RESEARCH)
+def raters(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    thresholds = parse_thresholds(current_app.config.get("CALIBRATION_THRESHOLDS"))
+    report = rater_calibration(session, project, request.args.get("question") or None, thresholds)
+    rows = [
+        {**_jsonable(r.calibration), "user_id": r.user_id, "rater": r.name, "machine": r.is_machine} for r in report.rows
+    ]
+    return jsonify(question=report.question.key, raters=rows)
+
+
+@bp.get("/projects/<int:project_id>/leaderboard")
+@token_requires(*RESEARCH)
+def leaderboard(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    board = project_leaderboard(
+        session, project, request.args.get("question") or None, n_resamples=_int_arg("bootstrap", 1000, 1, MAX_RESAMPLES)
+    )
+    return jsonify(_jsonable(board))
+
+
+@bp.get("/projects/<int:project_id>/export")
+@token_requires(*RESEARCH)
+def export(project_id: int):
+    """The preference file as a download stream; the manifest's hashes come in headers."""
+    session = get_session()
+    project = get_project(session, project_id)
+    fmt = _choice_arg("format", "jsonl", ("jsonl", "parquet"))
+    folder = Path(tempfile.mkdtemp(prefix="workbench-export-"))
+    try:
+        summary = export_preferences(
+            session,
+            project,
+            folder,
+            question_id=request.args.get("question") or None,
+            shape=_choice_arg("shape", "auto", SHAPES),
+            formats=(fmt,),
+            aggregate=_choice_arg("aggregate", "majority", AGGREGATES),
+            ties=_choice_arg("ties", "drop", TIE_POLICIES),
+            min_raters=_int_arg("min_raters", 1, 1, 10_000),
+            alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    digest = next(d for d in summary.files)
+    path = folder / digest.name
+
+    def chunks():
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 16):
+                    yield chunk
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    mimetype = "application/x-ndjson" if fmt == "jsonl" else "application/vnd.apache.parquet"
+    response = Response(stream_with_context(chunks()), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{digest.name}"'
+    response.headers["Content-Length"] = str(digest.bytes)
+    response.headers["X-Content-SHA256"] = digest.sha256
+    response.headers["X-Manifest-SHA256"] = summary.manifest_sha256
+    response.headers["X-Exported-Rows"] = str(digest.rows)
+    return response
