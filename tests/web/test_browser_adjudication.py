@@ -7,12 +7,14 @@ adjudicated one, and the rater who disagreed sees the outcome on their page.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from tests.factories import make_item, make_project
 from tests.web.browser import log_in
-from workbench.models import Lease, Project
+from workbench.export import PREFERENCES_FILE, export_preferences
+from workbench.models import Item, Lease, Project
 from workbench.rubric import to_screen
 from workbench.services.adjudication import adjudicated_answers
 from workbench.services.assignment import next_assignment
@@ -60,7 +62,7 @@ def _save(page, name: str) -> None:
         page.screenshot(path=str(DOCS / name), full_page=True)
 
 
-def test_browser_disagreement_is_adjudicated_exported_and_fed_back(page, watch, live_server, app):
+def test_browser_disagreement_is_adjudicated_exported_and_fed_back(page, watch, live_server, app, tmp_path):
     project_id = _setup(app)
 
     # The researcher finds the item in the queue from the project dashboard.
@@ -104,6 +106,13 @@ def test_browser_disagreement_is_adjudicated_exported_and_fed_back(page, watch, 
         project = session.get(Project, project_id)
         answers = adjudicated_answers(session, project)
         assert list(answers.values()) == [{"helpful": {"choice": "A", "strength": 2}}]
+        # The raters split 1:1 (no majority), so only the adjudication puts the item in the export.
+        [item_id] = answers
+        first, second = sorted(session.get(Item, item_id).responses, key=lambda r: r.position)
+        summary = export_preferences(session, project, tmp_path / "export")
+        rows = [json.loads(line) for line in (tmp_path / "export" / PREFERENCES_FILE).read_text().splitlines()]
+        assert summary.adjudicated == 1
+        assert [(r["chosen"], r["rejected"]) for r in rows] == [(first.text, second.text)]
     page.wait_for_load_state("networkidle")
 
     # Bob, who preferred B, sees the outcome and the guideline passage on his page.

@@ -83,7 +83,7 @@ from sqlalchemy.orm import Session, aliased
 from .. import __version__
 from ..domain import PairChoice, TaskKind
 from ..errors import FieldError, InvalidInput
-from ..models import Item, Judgment, Project, Response, RubricVersion
+from ..models import Adjudication, Item, Judgment, Project, Response, RubricVersion
 from ..services.pseudonyms import pseudonym
 from ..services.rubrics import current_version
 from ..stats.dawid_skene import dawid_skene
@@ -129,10 +129,12 @@ class VersionExport:
     dropped_no_majority: int = 0
     dropped_too_few_raters: int = 0
     dropped_low_agreement: int = 0
+    adjudicated: int = 0
     alpha: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         return {
+            "adjudicated": self.adjudicated,
             "ratings": self.ratings,
             "items_considered": self.items_considered,
             "exported": self.exported,
@@ -149,6 +151,7 @@ class ExportSummary:
     """Paths, hashes and counts of one preference export.
 
     ``items_considered`` counts (item, rubric version) units with at least one rating;
+    ``adjudicated`` counts the exported units whose answer came from an adjudicator;
     ``items_considered == exported + dropped_tie + dropped_no_majority +
     dropped_too_few_raters + dropped_low_agreement`` (ties kept or split count as
     exported). Items nobody has rated yet are not considered.
@@ -167,6 +170,7 @@ class ExportSummary:
     dropped_no_majority: int
     dropped_too_few_raters: int
     dropped_low_agreement: int
+    adjudicated: int = 0
     versions: tuple[VersionExport, ...] = field(default_factory=tuple)
     files: tuple[FileDigest, ...] = field(default_factory=tuple)
     card_path: Path | None = None
@@ -422,6 +426,7 @@ class _Options:
     include_gold: bool
     excluded: tuple[int, ...]
     batch_size: int
+    prefer_adjudicated: bool = True
 
 
 _A, _B, _TIE, _NONE = 0, 1, 2, -1
@@ -560,6 +565,31 @@ def _emit(cols, keep: np.ndarray, winner, margin, posterior, n, agreement, versi
     return kto
 
 
+def _adjudicated_choices(session: Session, project: Project, question_id: str) -> dict[int, tuple[int, float]]:
+    """Item id → (winner code, margin) from the adjudicators' final answers on the question."""
+    out = {}
+    rows = session.execute(
+        select(Adjudication.item_id, Adjudication.answer).where(
+            Adjudication.project_id == project.id, Adjudication.question_id == question_id
+        )
+    )
+    for item_id, answer in rows:
+        choice = answer.get("choice") if isinstance(answer, dict) else None
+        if choice in _CODE:
+            strength = answer.get("strength") if choice != "tie" else 0
+            out[item_id] = (_CODE[choice], float(strength or (0 if choice == "tie" else 1)))
+    return out
+
+
+def _apply_adjudications(item_pk: np.ndarray, winner: np.ndarray, margin: np.ndarray, adjudicated):
+    settled = np.fromiter((int(pk) in adjudicated for pk in item_pk), dtype=bool, count=len(item_pk))
+    if settled.any():
+        winner, margin = winner.copy(), margin.astype(np.float64, copy=True)
+        for i in np.flatnonzero(settled):
+            winner[i], margin[i] = adjudicated[int(item_pk[i])]
+    return winner, margin, settled
+
+
 def _export_version(session, project, version, question_id, slug, sinks, opts: _Options) -> tuple[VersionExport, np.ndarray | None]:
     counts = Counter()
     posteriors = None
@@ -569,6 +599,11 @@ def _export_version(session, project, version, question_id, slug, sinks, opts: _
             return VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id), None
     names: dict[int, str] = {}
     vote_counts: list[np.ndarray] = []
+    adjudicated = (
+        _adjudicated_choices(session, project, question_id)
+        if opts.prefer_adjudicated and opts.aggregate != "per_rater"
+        else {}
+    )
     result = _units(session, project, version, question_id, opts)
     keys = list(result.keys())
     with closing(result):
@@ -583,8 +618,12 @@ def _export_version(session, project, version, question_id, slug, sinks, opts: _
             with np.errstate(divide="ignore", invalid="ignore"):
                 agreement = np.maximum(np.maximum(cols["n_a"], cols["n_b"]), cols["n_tie"]) / n
             winner, margin, posterior = _decide(cols, opts, posteriors)
+            settled = np.zeros(len(n), dtype=bool)
+            if adjudicated:
+                winner, margin, settled = _apply_adjudications(cols["item_pk"], winner, margin, adjudicated)
+                settled &= considered
             too_few = considered & (n < opts.min_raters)
-            low = considered & ~too_few & (agreement < opts.min_agreement)
+            low = considered & ~too_few & (agreement < opts.min_agreement) & ~settled
             passed = considered & ~too_few & ~low
             no_majority = passed & (winner == _NONE)
             tie_dropped = passed & (winner == _TIE) if opts.ties == "drop" else np.zeros_like(passed)
@@ -596,6 +635,7 @@ def _export_version(session, project, version, question_id, slug, sinks, opts: _
             counts["dropped_no_majority"] += int(no_majority.sum())
             counts["dropped_tie"] += int(tie_dropped.sum())
             counts["exported"] += int(keep.sum())
+            counts["adjudicated"] += int((keep & settled).sum())
             if not keep.any():
                 continue
             raters = None
@@ -672,6 +712,7 @@ def export_preferences(
     alpha_resamples: int = 1000,
     created_at: datetime | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    prefer_adjudicated: bool = True,
 ) -> ExportSummary:
     """Write the preference files, ``manifest.json`` and ``README.md`` into ``out_dir``.
 
@@ -679,7 +720,10 @@ def export_preferences(
     pairwise question (a version without it is skipped, ``question_id: null`` in the
     manifest). ``ties`` overrides ``drop_ties`` (``drop_ties=False`` means ``keep``).
     ``created_at``, when given, is recorded in the manifest (leave it out for a
-    byte-identical manifest). Only reads the session; never commits.
+    byte-identical manifest). With ``prefer_adjudicated`` (the default), an item an
+    adjudicator settled takes the adjudicated answer instead of the raters' aggregate, and
+    is exported even without a majority or with low agreement. Only reads the session;
+    never commits.
 
     Raises ``InvalidInput`` when the project is not pairwise, the question is not a
     pairwise question of the rubric, an option is unknown or out of range, or the shape
@@ -728,6 +772,7 @@ def export_preferences(
         include_gold=include_gold,
         excluded=excluded,
         batch_size=batch_size,
+        prefer_adjudicated=prefer_adjudicated,
     )
     columns = columns_for(opts)
 
