@@ -7,13 +7,7 @@ import json
 
 import pytest
 import schemathesis
-from schemathesis.checks import (
-    ignored_auth,
-    missing_required_header,
-    negative_data_rejection,
-    positive_data_acceptance,
-    unsupported_method,
-)
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from hypothesis import HealthCheck, settings
 
 from tests.factories import make_item, make_project, make_user
@@ -124,17 +118,12 @@ def test_api_matches_its_openapi_document(case, app, world):
     case.operation.schema.app = app  # the WSGI app of this test's database
     if case.path_parameters and "project_id" in case.path_parameters:
         case.path_parameters["project_id"] = world["project"]  # a project that exists and has data
-    # Left out: unsupported_method (a 405 is answered by the app-wide HTML error page,
-    # workbench/web/errors.py, without an Allow header) and missing_required_header (a POST
-    # without a bearer token meets the CSRF check first: 400, documented, not 401), and
-    # for the import POST: positive/negative data checks (the body is a text file whose
-    # rows follow item.schema.json, which an OpenAPI string schema cannot express, and
-    # skip_invalid=true accepts bad rows by design) and ignored_auth (CSRF answers 400).
+    # Left out, for the import POST: positive/negative data checks (the body is a text file
+    # whose rows follow item.schema.json, which an OpenAPI string schema cannot express,
+    # and skip_invalid=true accepts bad rows by design).
     # negative_data_rejection is left out everywhere: unknown query parameters are ignored,
     # as web APIs usually do, and the project id is replaced by a real one above.
     # positive_data_acceptance too: a question id is a free string in the document, but
     # only the project's own questions are accepted (422 otherwise).
-    excluded = [unsupported_method, missing_required_header, negative_data_rejection, positive_data_acceptance]
-    if case.method == "POST":
-        excluded.append(ignored_auth)
+    excluded = [negative_data_rejection, positive_data_acceptance]
     case.call_and_validate(headers=auth(world), app=app, excluded_checks=excluded)

@@ -104,7 +104,9 @@ def test_injection_corpus_against_text_inputs_and_filters(client, auth, app, pay
                           headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
         assert api.status_code == 400 and "NUL" in api.get_json()["error"]
         return
-    assert response.status_code == 401 and "<script>alert" not in response.text and "49" not in response.text
+    assert response.status_code == 401 and "<script>alert" not in response.text
+    if "7*7" in payload:  # not evaluated as a template: the e-mail field shows it as typed
+        assert payload.replace("'", "&#39;").replace('"', "&#34;") in response.text
     # Every filter a staff member can pass in a query string.
     auth.login_as("researcher")
     for path in (f"/projects/{project_id}?question={payload}", f"/projects/{project_id}/leaderboard?question={payload}",

@@ -23,6 +23,15 @@ def handle_domain_error(exc: WorkbenchError):
 
 
 def handle_http_error(exc: HTTPException):
+    if request.path.startswith("/api/"):
+        # Outside any API blueprint (an unknown path, a method the route does not take): still
+        # JSON, and a 405 keeps its Allow header.
+        response = jsonify(error=exc.description or exc.name, errors=[])
+        response.status_code = exc.code or 500
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
     return _page(exc.code or 500, exc.name, exc.description or "")
 
 

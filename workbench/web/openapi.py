@@ -25,6 +25,7 @@ BOOTSTRAP = {
 }
 QUESTION = {"name": "question", "in": "query", "schema": {"type": "string", "maxLength": 200}}
 ERRORS = {
+    "400": {"$ref": "#/components/responses/Problem"},  # e.g. text containing U+0000
     "401": {"$ref": "#/components/responses/Problem"},
     "403": {"$ref": "#/components/responses/Problem"},
     "404": {"$ref": "#/components/responses/Problem"},
@@ -48,7 +49,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "This document",
                     "operationId": "openapi",
-                    "responses": {"200": _json({"type": "object"}, "The OpenAPI document"), "401": ERRORS["401"]},
+                    "responses": {"200": _json({"type": "object"}, "The OpenAPI document"), "400": ERRORS["400"], "401": ERRORS["401"]},
                 }
             },
             "/api/v1/projects/{project_id}/items": {
@@ -68,7 +69,6 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(_ref("ImportReport"), "What was imported"),
-                        "400": {**_json(_ref("Problem"), "A POST without a bearer token is refused by the CSRF check")},
                         **ERRORS,
                     },
                 }
