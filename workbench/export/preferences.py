@@ -374,8 +374,10 @@ def _units(session: Session, project: Project, version: RubricVersion, question_
         .where(exportable_items(opts.include_gold))
         .order_by(*order)
     )
-    # Core rows (no ORM loading), streamed from the server in batches.
-    return session.connection().execution_options(yield_per=opts.batch_size).execute(query)
+    # Core rows (no ORM loading), streamed from the server in batches. The option goes on
+    # the statement: Connection.execution_options would change the session's connection
+    # for the rest of its transaction (every later statement a server-side cursor).
+    return session.connection().execute(query.execution_options(yield_per=opts.batch_size))
 
 
 def _vote_counts(session: Session, project: Project, version: RubricVersion, question_id: str, opts) -> np.ndarray:
