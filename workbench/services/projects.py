@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..domain import ProjectProgress, TaskKind
+from ..domain import ProjectProgress, TaskKind, VersionStatus
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..models import Item, Judgment, Project, RepeatJudgment, User
 from .rubrics import get_rubric, latest_published
@@ -53,6 +53,10 @@ def create_project(
         pinned = next((v for v in rubric.versions if v.number == pin_version), None)
         if pinned is None:
             raise NotFound(f"rubric {rubric_slug!r} has no version {pin_version}")
+        if pinned.status != VersionStatus.PUBLISHED:
+            raise Conflict(
+                f"rubric {rubric_slug!r} version {pin_version} is {pinned.status.value}; pin a published version"
+            )
         pinned_id, version = pinned.id, pinned
     project = Project(
         name=name,
