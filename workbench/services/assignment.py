@@ -70,18 +70,7 @@ def _taken_count(project: Project, now: datetime):
         .correlate(Item)
         .scalar_subquery()
     )
-    leased = (
-        select(func.count())
-        .where(
-            Lease.item_id == Item.id,
-            Lease.purpose == LeasePurpose.LIVE,
-            Lease.completed_at.is_(None),
-            Lease.expires_at > now,
-        )
-        .correlate(Item)
-        .scalar_subquery()
-    )
-    return judged + leased
+    return judged + _open_live_leases(now)
 
 
 def _open_lease(session: Session, project: Project, rater: User, now: datetime) -> Lease | None:
