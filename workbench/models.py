@@ -164,7 +164,6 @@ class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
-        Index("ix_items_next", "project_id", "is_gold", "n_judgments", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,6 +182,10 @@ class Item(Base):
     responses: Mapped[list[Response]] = relationship(
         back_populates="item", order_by="Response.position", cascade="all, delete-orphan"
     )
+
+
+# The next-item query walks this in order: fullest items first, then by id.
+Index("ix_items_next", Item.project_id, Item.is_gold, Item.n_judgments.desc(), Item.id)
 
 
 class Response(Base):

@@ -94,6 +94,7 @@ def test_api_token_stored_only_as_sha256_and_resolves(session):
     assert token not in rows[0].token_sha256
     assert rows[0].last_used_at is None
     assert user_for_token(session, token) == user
+    session.refresh(rows[0])
     assert rows[0].last_used_at is not None
     assert user_for_token(session, token + "x") is None
     assert user_for_token(session, rows[0].token_sha256) is None  # the digest is not a token

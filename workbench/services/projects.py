@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass, fields
+
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import ProjectProgress, TaskKind, VersionStatus
@@ -82,6 +84,41 @@ def get_project(session: Session, project_id: int) -> Project:
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What rating needs of a project, read in one cheap query (the rater API's hot path).
+
+    It carries the same attribute names as ``Project``, so assignment and judging accept
+    either.
+    """
+
+    id: int
+    rubric_id: int
+    rubric_version_id: int | None
+    task_kind: TaskKind
+    overlap_k: int
+    gold_rate: float
+    repeat_rate: float
+    qualification_items: int
+    qualification_min_accuracy: float
+    lease_minutes: int
+    seed: int
+    gold_feedback: bool
+
+
+_projects = Project.__table__
+_SETTINGS = select(*(_projects.c[f.name] for f in fields(ProjectSettings))).where(
+    _projects.c.id == bindparam("project_id", type_=_projects.c.id.type)
+)
+
+
+def project_settings(session: Session, project_id: int) -> ProjectSettings:
+    row = session.execute(_SETTINGS, {"project_id": project_id}).first()
+    if row is None:
+        raise NotFound(f"no project {project_id}")
+    return ProjectSettings(*row)
 
 
 def resolve_project(session: Session, ref: str) -> Project:

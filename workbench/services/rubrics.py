@@ -95,3 +95,27 @@ def _refuse_changes_to_published_versions(mapper, connection, version: RubricVer
 
 def list_rubrics(session: Session) -> list[Rubric]:
     return list(session.scalars(select(Rubric).order_by(Rubric.slug)))
+
+
+# Published and retired versions never change, and a version's hash fixes its content, so a
+# process reads each one's document once. Drafts (hash "draft-N") are always read afresh.
+_DOCUMENTS: dict[tuple[int, str], dict] = {}
+_DOCUMENTS_MAX = 256
+
+
+def version_document(session: Session, version_id: int, sha256: str) -> dict:
+    """The document of a rubric version, from the process cache when it is immutable.
+
+    The returned dict is shared: callers must not modify it.
+    """
+    key = (version_id, sha256)
+    document = _DOCUMENTS.get(key)
+    if document is None:
+        document = session.scalar(select(RubricVersion.document).where(RubricVersion.id == version_id))
+        if document is None:
+            raise NotFound(f"no rubric version {version_id}")
+        if not sha256.startswith("draft"):
+            if len(_DOCUMENTS) >= _DOCUMENTS_MAX:
+                _DOCUMENTS.clear()
+            _DOCUMENTS[key] = document
+    return document

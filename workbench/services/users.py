@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import Role
@@ -124,13 +125,39 @@ def create_api_token(session: Session, user: User, name: str = "") -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token)).options(joinedload(ApiToken.user))
-    )
-    if row is None or not row.user.active:
+@dataclass(frozen=True)
+class TokenUser:
+    """Who a bearer token belongs to: enough to authorize an API request."""
+
+    id: int
+    role: Role
+
+
+_tokens, _users = ApiToken.__table__, User.__table__
+_TOKEN_LOOKUP = (
+    select(_tokens.c.id, _tokens.c.last_used_at, _users.c.id.label("user_id"), _users.c.role)
+    .join(_users, _users.c.id == _tokens.c.user_id)
+    .where(_tokens.c.token_sha256 == bindparam("digest", type_=_tokens.c.token_sha256.type), _users.c.active.is_(True))
+)
+_TOKEN_USED = (
+    update(_tokens)
+    .where(_tokens.c.id == bindparam("token_id", type_=_tokens.c.id.type))
+    .values(last_used_at=bindparam("used_at", type_=_tokens.c.last_used_at.type))
+)
+
+
+def token_user(session: Session, token: str) -> TokenUser | None:
+    """The active user behind a bearer token, or None. Notes the token's use (at most one
+    write per token per minute)."""
+    row = session.execute(_TOKEN_LOOKUP, {"digest": _token_digest(token)}).first()
+    if row is None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
-        row.last_used_at = now  # at most one write per token per minute
-    return row.user
+        session.execute(_TOKEN_USED, {"token_id": row.id, "used_at": now})
+    return TokenUser(row.user_id, Role(row.role))
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    found = token_user(session, token)
+    return None if found is None else session.get(User, found.id)

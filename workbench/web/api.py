@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..domain import Role
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, WorkbenchError
-from ..services.users import user_for_token
+from ..services.users import token_user
 from .db import get_session
 
 PREFIX = "/api/v1"
@@ -50,12 +50,12 @@ def make_blueprint(name: str, import_name: str) -> Blueprint:
 
 
 def bearer_user():
-    """The active user behind the request's bearer token, or None."""
+    """The active user behind the request's bearer token (id and role), or None."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return user_for_token(get_session(), token.strip())
+    return token_user(get_session(), token.strip())
 
 
 def token_requires(*roles: Role | str) -> Callable:

@@ -16,7 +16,7 @@ from ..rubric.judgment import schema_for_version
 from ..services.assignment import next_assignment
 from ..services.gold import qualification
 from ..services.judging import record_judgment
-from ..services.projects import get_project
+from ..services.projects import get_project, project_settings
 from .api import make_blueprint, problem, token_requires
 from .db import get_session
 
@@ -29,7 +29,7 @@ RATERS = (Role.RATER, Role.ADMIN)
 @token_requires(*RATERS)
 def next_item(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = project_settings(session, project_id)
     task = next_assignment(session, project, g.user)
     session.commit()
     if task is None:
@@ -67,8 +67,7 @@ def submit(lease_id: int):
     recorded = record_judgment(session, g.user, lease_id, answers if answers is not None else {}, key)
     session.commit()
     out = {"judgment_id": recorded.judgment.id, "created": recorded.created}
-    project = get_project(session, recorded.judgment.project_id)
-    if recorded.gold_misses and project.gold_feedback:
+    if recorded.gold_misses and get_project(session, recorded.judgment.project_id).gold_feedback:
         out["feedback"] = {
             "misses": [
                 {"question_id": m.question_id, "expected": m.expected, "given": m.given} for m in recorded.gold_misses
