@@ -21,18 +21,20 @@ reporting that nothing is left.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, Text, and_, bindparam, cast, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from ..domain import LeasePurpose, TaskKind, VersionStatus
 from ..errors import NotFound
 from ..models import Item, Judgment, Lease, Project, Response, RubricVersion, User, utcnow
 from .gold import QualificationState, qualification
-from .projects import ProjectSettings
+from .projects import SETTINGS_COLUMNS, ProjectSettings
 from .rubrics import version_document
 from .users import TokenUser
 
@@ -217,6 +219,37 @@ _OPEN_LEASE_ID = (
 )
 
 # The version new leases get, and the rater's open lease on the project if any.
+def _latest_published(rubric_id):
+    latest = _versions.alias("latest")
+    return (
+        select(latest.c.id)
+        .where(latest.c.rubric_id == rubric_id, latest.c.status == VersionStatus.PUBLISHED)
+        .order_by(latest.c.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# For the rater API: the project's settings, the version new leases get (none when the
+# rubric has no published version) and the rater's open lease, in one query.
+_projects = Project.__table__
+_RATING_CONTEXT = (
+    select(
+        *SETTINGS_COLUMNS,
+        _versions.c.id.label("version_id"),
+        _versions.c.number,
+        _versions.c.content_sha256,
+        _OPEN_LEASE_ID,
+    )
+    .select_from(
+        _projects.outerjoin(
+            _versions,
+            _versions.c.id == func.coalesce(_projects.c.rubric_version_id, _latest_published(_projects.c.rubric_id)),
+        )
+    )
+    .where(_projects.c.id == bindparam("project_id", type_=_projects.c.id.type))
+)
+
 _CURRENT_VERSION = select(_versions.c.id, _versions.c.number, _versions.c.content_sha256, _OPEN_LEASE_ID).where(
     _versions.c.id
     == func.coalesce(
@@ -258,7 +291,14 @@ def _lease_statements():
         statements[("insert", guarded)] = (
             insert(_leases)
             .from_select(list(_LEASE_FIELDS), select(*selected).where(*conditions))
-            .returning(_leases.c.id)
+            .returning(_leases.c.id, _leases.c.item_id)
+        )
+        # PostgreSQL: the same insert, returning the item's prompt and responses with it.
+        issued = statements[("insert", guarded)].cte("issued")
+        statements[("insert_with_content", guarded)] = select(
+            issued.c.id, _items.c.prompt, _responses.c.position, _responses.c.text
+        ).select_from(
+            issued.join(_items, _items.c.id == issued.c.item_id).join(_responses, _responses.c.item_id == _items.c.id)
         )
         reissue = update(_leases).where(
             _leases.c.item_id == p["item_id"], _leases.c.rater_id == p["rater_id"], _leases.c.purpose == p["purpose"]
@@ -322,9 +362,12 @@ def _task(
     display_order: list[int],
     issued_at: datetime,
     expires_at: datetime,
+    content: Sequence[Row] | None = None,
 ) -> RatingTask:
-    rows = session.execute(_CONTENT, {"item_id": item_id}).all()
-    responses = {position: text for _, position, text in rows}
+    """The task as the rater sees it; ``content`` is the item's (prompt, position, text)
+    rows when the caller read them already."""
+    rows = content if content is not None else session.execute(_CONTENT, {"item_id": item_id}).all()
+    responses = {row.position: row.text for row in rows}
     shown = tuple(ShownResponse(SLOT_LABELS[slot], responses[position]) for slot, position in enumerate(display_order))
     return RatingTask(
         lease_id=lease_id,
@@ -422,7 +465,13 @@ def _issue(
     params = {f"p_{name}": value for name, value in values.items()}
     params.update(now=now, k=project.overlap_k)
     guarded = purpose == LeasePurpose.LIVE
-    lease_id = session.execute(_LEASE_WRITE[("insert", guarded)], params).scalar()
+    if session.get_bind().dialect.name == "postgresql":
+        content = session.execute(_LEASE_WRITE[("insert_with_content", guarded)], params).all()
+        if content:
+            return _task(session, content[0].id, item_id, version, order, now, expires_at, content)
+        lease_id = None
+    else:
+        lease_id = session.execute(_LEASE_WRITE[("insert", guarded)], params).scalar()
     if lease_id is None:
         lease_id = session.execute(_LEASE_WRITE[("reissue", guarded)], params).scalar()
     if lease_id is None:
@@ -449,12 +498,38 @@ def next_assignment(
     current = session.execute(
         _CURRENT_VERSION, {**where, "pinned": project.rubric_version_id, "rubric_id": project.rubric_id}
     ).first()
-    open_lease_id = current.open_lease_id if current is not None else session.execute(_OPEN_LEASE, where).scalar()
+    if current is None:
+        return _next(session, project, rater, now, None, session.execute(_OPEN_LEASE, where).scalar())
+    version = VersionRef(current.id, current.number, current.content_sha256)
+    return _next(session, project, rater, now, version, current.open_lease_id)
+
+
+def next_task(
+    session: Session, project_id: int, rater: User | TokenUser, now: datetime | None = None
+) -> tuple[ProjectSettings, RatingTask | None]:
+    """``next_assignment`` by project id, for the rater API: also returns the project's
+    settings, read in the same query as the version and the rater's open lease."""
+    now = now or utcnow()
+    row = session.execute(_RATING_CONTEXT, {"project_id": project_id, "rater_id": rater.id, "now": now}).first()
+    if row is None:
+        raise NotFound(f"no project {project_id}")
+    settings = ProjectSettings(*row[: len(SETTINGS_COLUMNS)])
+    version = None if row.version_id is None else VersionRef(row.version_id, row.number, row.content_sha256)
+    return settings, _next(session, settings, rater, now, version, row.open_lease_id)
+
+
+def _next(
+    session: Session,
+    project: Project | ProjectSettings,
+    rater: User | TokenUser,
+    now: datetime,
+    version: VersionRef | None,
+    open_lease_id: int | None,
+) -> RatingTask | None:
     if open_lease_id is not None:
         return _task_from_row(session, session.execute(_LEASE_BY_ID, {"lease_id": open_lease_id}).one())
-    if current is None:
+    if version is None:
         raise NotFound("the rubric has no published version")
-    version = VersionRef(current.id, current.number, current.content_sha256)
     rng = _draw(session, project, rater)
     standing = qualification(session, project, rater)
     if standing.state == QualificationState.IN_PROGRESS:

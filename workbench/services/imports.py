@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..domain import TaskKind
 from ..errors import FieldError, ImportInvalid
-from ..models import Item, Project, Response, utcnow
+from ..models import Item, Project, utcnow
 from .import_formats import SourceRow, text_lines_as_rows
 
 MAX_ERRORS = 200

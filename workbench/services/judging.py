@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..domain import LeasePurpose
+from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..models import Item, Judgment, Lease, Project, RepeatJudgment, RubricVersion, User, utcnow
 from ..rubric import normalize_answers, to_canonical, validate_judgment
 from .assignment import item_has_room

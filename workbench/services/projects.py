@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import ProjectProgress, TaskKind, VersionStatus
@@ -88,7 +88,7 @@ def get_project(session: Session, project_id: int) -> Project:
 
 @dataclass(frozen=True)
 class ProjectSettings:
-    """What rating needs of a project, read in one cheap query (the rater API's hot path).
+    """What rating needs of a project, read with Core in the rater API's hot path.
 
     It carries the same attribute names as ``Project``, so assignment and judging accept
     either.
@@ -109,16 +109,7 @@ class ProjectSettings:
 
 
 _projects = Project.__table__
-_SETTINGS = select(*(_projects.c[f.name] for f in fields(ProjectSettings))).where(
-    _projects.c.id == bindparam("project_id", type_=_projects.c.id.type)
-)
-
-
-def project_settings(session: Session, project_id: int) -> ProjectSettings:
-    row = session.execute(_SETTINGS, {"project_id": project_id}).first()
-    if row is None:
-        raise NotFound(f"no project {project_id}")
-    return ProjectSettings(*row)
+SETTINGS_COLUMNS = tuple(_projects.c[f.name] for f in fields(ProjectSettings))
 
 
 def resolve_project(session: Session, ref: str) -> Project:

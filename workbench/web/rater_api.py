@@ -13,10 +13,10 @@ from flask import g, jsonify, request
 from ..domain import Role
 from ..errors import FieldError, InvalidInput
 from ..rubric.judgment import schema_for_version
-from ..services.assignment import next_assignment
+from ..services.assignment import next_task
 from ..services.gold import qualification
 from ..services.judging import record_judgment
-from ..services.projects import get_project, project_settings
+from ..services.projects import get_project
 from .api import make_blueprint, problem, token_requires
 from .db import get_session
 
@@ -29,8 +29,7 @@ RATERS = (Role.RATER, Role.ADMIN)
 @token_requires(*RATERS)
 def next_item(project_id: int):
     session = get_session()
-    project = project_settings(session, project_id)
-    task = next_assignment(session, project, g.user)
+    project, task = next_task(session, project_id, g.user)
     session.commit()
     if task is None:
         standing = qualification(session, project, g.user)
