@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from tests.factories import SINGLE_RUBRIC, make_project
+from workbench.db import Base, make_engine
 from workbench.errors import ImportInvalid
 from workbench.models import Item, Response
-from workbench.services.imports import import_items
+from workbench.services.imports import ANALYZE_AFTER, import_items
 
 
 def pair_row(external_id, prompt="What is 2 + 2?", **extra) -> dict:
@@ -241,3 +243,20 @@ def test_overlong_id_is_reported_by_line(session, pairwise):
     session.rollback()
     assert locations(info.value) == ["line 2: id", "line 2: responses/0/id", "line 2: responses/1/id"]
     assert counts(session) == (0, 0)
+
+
+def test_a_large_import_refreshes_planner_statistics_on_postgresql(postgres_url):
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    reltuples = text("SELECT reltuples FROM pg_class WHERE relname = 'items'")
+    try:
+        with Session(engine) as session:
+            project = make_project(session)
+            small = import_items(session, project, lines(*(pair_row(f"s{n}") for n in range(10))))
+            assert small.imported == 10 and session.execute(reltuples).scalar() < 10  # never analyzed: -1
+            report = import_items(session, project, lines(*(pair_row(f"q{n}") for n in range(ANALYZE_AFTER))))
+            session.commit()
+            assert report.imported == ANALYZE_AFTER
+            assert session.execute(reltuples).scalar() == ANALYZE_AFTER + 10
+    finally:
+        engine.dispose()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import PAIR_ANSWER, load_shipped_rubric, make_item, make_project, make_rater, make_user
 from workbench.domain import Role, VersionStatus
-from workbench.errors import Conflict, InvalidInput, RubricInvalid
+from workbench.errors import Conflict, InvalidInput, NotFound, RubricInvalid
 from workbench.rubric import content_sha256, parse_rubric
 from workbench.services.assignment import next_assignment
 from workbench.services.judging import record_judgment
@@ -21,7 +21,7 @@ from workbench.services.rubric_versions import (
     save_draft,
     versions_of,
 )
-from workbench.services.rubrics import current_version, load_rubric
+from workbench.services.rubrics import current_version, load_rubric, version_document
 
 SLUG = "pairwise-helpful-harmless"
 
@@ -156,3 +156,20 @@ def test_meaning_changes_between_consecutive_versions(session, v1):
     assert meaning_changes(versions_of(session, v1.rubric)) == {2: ("harmless",)}
     publish_draft(session, draft, "wording")
     assert meaning_changes(versions_of(session, v1.rubric)) == {2: ("harmless",), 3: ()}
+
+
+def test_version_documents_are_read_once_when_immutable_and_afresh_while_draft(session, v1):
+    assert version_document(session, v1.id, v1.content_sha256) == v1.document
+    draft = open_draft(session, v1.rubric)
+    session.flush()
+    assert version_document(session, draft.id, draft.content_sha256)["guidelines"] == v1.document["guidelines"]
+    save_draft(session, draft, edited(v1))
+    session.flush()
+    # Same id and placeholder hash, new content: a draft is never served from the cache.
+    assert version_document(session, draft.id, draft.content_sha256)["guidelines"].endswith("read both responses twice.")
+    published = publish_draft(session, draft, "Ask raters to read twice.")
+    session.flush()
+    # Publishing gives the version its content hash, which keys the cache from then on.
+    assert version_document(session, published.id, published.content_sha256) == published.document
+    with pytest.raises(NotFound):
+        version_document(session, published.id + 1000, "0" * 64)
