@@ -110,8 +110,9 @@ from .options import (
     columns_for,
     refuse,
 )
-from .queries import fetch_batches, flagged_raters, has_message_prompts, judged_versions, units
+from .queries import fetch_batches, flagged_raters, has_message_prompts, item_count, judged_versions, units
 from .rows import Prompts, UnitBatch, arrow_columns, python_columns, select_rows
+from .threads import read_ahead
 from .votes import (
     NONE,
     TIE,
@@ -148,6 +149,7 @@ PARQUET_FILE = "preferences.parquet"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "README.md"
 FORMAT = "workbench.preferences/2"
+JUDGED_SHARE_FOR_SQL_FILTER = 0.5
 
 
 # -- results -------------------------------------------------------------------------------
@@ -283,12 +285,15 @@ def _export_version(
     adjudicated = (
         adjudicated_choices(session, project, question_id) if opts.prefer_adjudicated and not per_rater else None
     )
-    query = units(session, project, version, question_id, opts)
-    with closing(fetch_batches(session, query, opts.batch_size)) as batches:
+    # Leave unjudged items out in SQL only when they are many: the check costs a lookup per
+    # item, and reading the few that are not judged and dropping them here is cheaper.
+    only_judged = len(votes.item_ids) < JUDGED_SHARE_FOR_SQL_FILTER * item_count(session, project)
+    query = units(session, project, version, question_id, opts, only_judged)
+    with closing(read_ahead(fetch_batches(session, query, opts.batch_size))) as batches:
         for rows in batches:
             batch = UnitBatch.from_rows(rows, per_rater)
             pos, found = votes.locate(batch.item_pk)
-            if not found.all():  # judged after the votes were counted: not part of this export
+            if not found.all():  # not judged (or judged after the votes were counted)
                 batch, pos = batch.subset(found), pos[found]
             cols = {"item_pk": batch.item_pk, **votes.columns(pos)}
             if per_rater:

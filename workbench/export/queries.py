@@ -56,6 +56,10 @@ def judged_versions(session: Session, project: Project) -> list[RubricVersion]:
     )
 
 
+def item_count(session: Session, project: Project) -> int:
+    return session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id))
+
+
 def has_message_prompts(session: Session, project: Project) -> bool:
     """Whether any item of the project has a chat-message prompt (a JSON array)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -148,13 +152,22 @@ def item_votes(ratings_subquery):
     )
 
 
-def units(session: Session, project: Project, version: RubricVersion, question_id: str, opts: ExportOptions):
-    """Judged, exportable items of the version in external-id order (per judgment for ``per_rater``).
+def units(
+    session: Session,
+    project: Project,
+    version: RubricVersion,
+    question_id: str,
+    opts: ExportOptions,
+    only_judged: bool = True,
+):
+    """Exportable items of the project in external-id order (per judgment for ``per_rater``).
 
-    An item is judged when it has a live judgment of the version by a rater who is not
-    excluded. Columns: item id, external id, the prompt's JSON text (decoded by the
-    caller), text and model of response A, text and model of response B; for
-    ``per_rater`` also the rater id, the choice code and the strength of the judgment.
+    With ``only_judged`` (always for ``per_rater``), only the items judged under the
+    version: with a live judgment of the version by a rater who is not excluded. Without
+    it the caller drops the others: that saves a lookup per item when most are judged.
+    Columns: item id, external id, the prompt's JSON text (decoded by the caller), text
+    and model of response A, text and model of response B; for ``per_rater`` also the
+    rater id, the choice code and the strength of the judgment.
     """
     first, second = aliased(Response), aliased(Response)
     columns = [
@@ -174,9 +187,11 @@ def units(session: Session, project: Project, version: RubricVersion, question_i
             mine, and_(mine.item_id == Item.id, *_live(mine, project, version, opts.excluded))
         )
         order.append(mine.id)
-    else:
+    elif only_judged:
         judged = exists().where(Judgment.item_id == Item.id, *_live(Judgment, project, version, opts.excluded))
         query = select(*columns).where(judged)
+    else:
+        query = select(*columns)
     return (
         query.outerjoin(first, and_(first.item_id == Item.id, first.position == 0))
         .outerjoin(second, and_(second.item_id == Item.id, second.position == 1))

@@ -25,6 +25,7 @@ from ..models import Adjudication, Item, Project, RubricVersion
 from ..stats.dawid_skene import dawid_skene
 from .options import ExportOptions
 from .queries import exportable_items, fetch_batches, item_votes, rating_codes, ratings
+from .threads import read_ahead
 
 A, B, TIE, NONE = 0, 1, 2, -1
 CODE = {"A": A, "B": B, "tie": TIE}
@@ -170,7 +171,7 @@ def count_votes(
             column.extend(values)
 
     query = rating_codes(project, version, question_id, opts.excluded)
-    with closing(fetch_batches(session, query, opts.batch_size)) as batches:
+    with closing(read_ahead(fetch_batches(session, query, opts.batch_size))) as batches:
         for rows in batches:
             item_col, code_col, strength_col = zip(*rows, strict=True)
             item = np.concatenate([held[0], np.array(item_col, dtype=np.int64)])

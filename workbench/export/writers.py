@@ -29,6 +29,8 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .threads import WriteBehind
+
 PARQUET_BATCH_ROWS = 16_384
 
 
@@ -96,7 +98,8 @@ class ParquetWriter:
     Rows arrive as Arrow arrays (``write_arrays``) or as Python values (``write``,
     ``write_columns``, converted with the schema's types); either way they are buffered
     as Arrow tables and cut into row groups of exactly ``batch_rows``, each column
-    contiguous, so the bytes depend only on the rows and their order.
+    contiguous, so the bytes depend only on the rows and their order. Row groups are
+    encoded and written by a background thread (``threads.WriteBehind``), in order.
     """
 
     def __init__(self, path: Path, tmp: Path, schema: pa.Schema, batch_rows: int = PARQUET_BATCH_ROWS):
@@ -112,6 +115,7 @@ class ParquetWriter:
         self.writer = pq.ParquetWriter(
             tmp, schema, compression="zstd", write_statistics=False, store_schema=False, use_dictionary=False
         )
+        self.behind = WriteBehind(depth=2, name="parquet-writer")
 
     def write(self, row: dict[str, Any]) -> None:
         for name, values in self.values.items():
@@ -161,17 +165,19 @@ class ParquetWriter:
         head = buffered.slice(0, count).combine_chunks()
         rest = buffered.slice(count)
         self.tables = [rest] if rest.num_rows else []
-        self.writer.write_table(head, row_group_size=self.batch_rows)
+        self.behind.submit(self.writer.write_table, head, row_group_size=self.batch_rows)
         self.rows += count
         self.pending -= count
 
     def close(self) -> FileDigest:
         self._convert_values()
         self._flush()
+        self.behind.finish()
         self.writer.close()
         return FileDigest(self.name, file_sha256(self.tmp), self.tmp.stat().st_size, self.rows)
 
     def abort(self) -> None:
+        self.behind.abandon()
         try:
             self.writer.close()
         except Exception:  # noqa: BLE001 - the file is being thrown away
