@@ -114,16 +114,13 @@ from .queries import fetch_batches, flagged_raters, has_message_prompts, item_co
 from .rows import Prompts, UnitBatch, arrow_columns, python_columns, select_rows
 from .threads import read_ahead
 from .votes import (
-    NONE,
-    TIE,
     GrowingArray,
     PairOutcome,
     adjudicated_choices,
     aggregate_pair,
-    apply_adjudications,
     count_votes,
     dawid_skene_posteriors,
-    decide,
+    judge_batch,
     vote_counts_by_item,
 )
 from .writers import FileDigest, JsonlWriter, ParquetWriter, atomic_files, write_bytes_atomically
@@ -298,36 +295,13 @@ def _export_version(
             cols = {"item_pk": batch.item_pk, **votes.columns(pos)}
             if per_rater:
                 cols.update(own=batch.own, own_strength=batch.own_strength)
-            n = cols["n_a"] + cols["n_b"] + cols["n_tie"]
+            verdict = judge_batch(cols, opts, posteriors, adjudicated)
             if not per_rater:
-                pairable.extend(pos[n >= 2])
-            considered = n > 0
-            if per_rater:
-                considered &= cols["own"] != NONE
-            with np.errstate(divide="ignore", invalid="ignore"):
-                agreement = np.maximum(np.maximum(cols["n_a"], cols["n_b"]), cols["n_tie"]) / n
-            winner, margin, posterior = decide(cols, opts, posteriors)
-            settled = np.zeros(len(n), dtype=bool)
-            if adjudicated:
-                winner, margin, settled = apply_adjudications(cols["item_pk"], winner, margin, adjudicated)
-                settled &= considered
-            too_few = considered & (n < opts.min_raters)
-            low = considered & ~too_few & (agreement < opts.min_agreement) & ~settled
-            passed = considered & ~too_few & ~low
-            no_majority = passed & (winner == NONE)
-            tie_dropped = passed & (winner == TIE) if opts.ties == "drop" else np.zeros_like(passed)
-            keep = passed & ~no_majority & ~tie_dropped
-            counts["items_considered"] += int(considered.sum())
-            counts["ratings"] += int(considered.sum()) if per_rater else int(n[considered].sum())
-            counts["dropped_too_few_raters"] += int(too_few.sum())
-            counts["dropped_low_agreement"] += int(low.sum())
-            counts["dropped_no_majority"] += int(no_majority.sum())
-            counts["dropped_tie"] += int(tie_dropped.sum())
-            counts["exported"] += int(keep.sum())
-            counts["adjudicated"] += int((keep & settled).sum())
-            if not keep.any():
+                pairable.extend(pos[verdict.n >= 2])
+            counts.update(verdict.counts(per_rater))
+            if not verdict.keep.any():
                 continue
-            selection = select_rows(batch, keep, winner, margin, posterior, n, agreement, opts, project, names)
+            selection = select_rows(batch, verdict, opts, project, names)
             prompts = Prompts(batch.prompt_json)
             counts["rows"] += len(selection) * (2 if opts.shape == "kto" else 1)
             if sinks.jsonl is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from ..errors import InvalidInput
 from ..models import Project, RubricVersion
 from ..services.pseudonyms import pseudonym
 from .options import MESSAGES, ExportOptions
-from .votes import TIE, A, B
+from .votes import TIE, A, B, BatchVerdict
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,18 @@ class UnitBatch:
 
     @classmethod
     def from_rows(cls, rows: list[tuple], per_rater: bool) -> UnitBatch:
-        cols = list(zip(*rows, strict=True))
+        # Column by column with itemgetter: zip(*rows) would make one (GC-tracked) iterator
+        # per row, and a million of those set off full garbage collections.
+        def column(i: int) -> list:
+            return list(map(itemgetter(i), rows))
+
+        def integers(i: int) -> np.ndarray:
+            return np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
+
         extra = {}
         if per_rater:
-            extra = {
-                "rater_id": np.array(cols[7], dtype=np.int64),
-                "own": np.array(cols[8], dtype=np.int64),
-                "own_strength": np.array(cols[9], dtype=np.int64),
-            }
-        return cls(np.array(cols[0], dtype=np.int64), *cols[1:7], **extra)
+            extra = {"rater_id": integers(7), "own": integers(8), "own_strength": integers(9)}
+        return cls(integers(0), *(column(i) for i in range(1, 7)), **extra)
 
     def __len__(self) -> int:
         return len(self.item_pk)
@@ -135,19 +139,11 @@ class Selection:
 
 
 def select_rows(
-    batch: UnitBatch,
-    keep: np.ndarray,
-    winner,
-    margin,
-    posterior,
-    n,
-    agreement,
-    opts: ExportOptions,
-    project: Project,
-    names: dict[int, str],
+    batch: UnitBatch, verdict: BatchVerdict, opts: ExportOptions, project: Project, names: dict[int, str]
 ) -> Selection:
     """The rows the kept units become: ties once (A as chosen) or, split, in both orders."""
-    units = np.flatnonzero(keep)
+    winner = verdict.winner
+    units = np.flatnonzero(verdict.keep)
     w = winner[units]
     if opts.ties == "split":
         ties = w == TIE
@@ -165,12 +161,12 @@ def select_rows(
     return Selection(
         unit_of=unit_of,
         prefer_a=good == A,
-        margin=margin[unit_of],
-        n_ratings=n[unit_of],
-        agreement=agreement[unit_of],
+        margin=verdict.margin[unit_of],
+        n_ratings=verdict.n[unit_of],
+        agreement=verdict.agreement[unit_of],
         tie=winner[unit_of] == TIE,
         weight=weight,
-        posterior=None if posterior is None else posterior[unit_of],
+        posterior=None if verdict.posterior is None else verdict.posterior[unit_of],
         rater=rater,
     )
 

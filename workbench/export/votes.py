@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 from sqlalchemy import select
@@ -155,6 +156,10 @@ def _tally(item: np.ndarray, code: np.ndarray, strength: np.ndarray) -> tuple[np
     return item[starts], count(A), count(B), count(TIE), total(A), total(B)
 
 
+def _integers(rows: list[tuple], i: int, dtype) -> np.ndarray:
+    return np.fromiter(map(itemgetter(i), rows), dtype=dtype, count=len(rows))
+
+
 def count_votes(
     session: Session, project: Project, version: RubricVersion, question_id: str, opts: ExportOptions
 ) -> VoteTable:
@@ -173,10 +178,9 @@ def count_votes(
     query = rating_codes(project, version, question_id, opts.excluded)
     with closing(read_ahead(fetch_batches(session, query, opts.batch_size))) as batches:
         for rows in batches:
-            item_col, code_col, strength_col = zip(*rows, strict=True)
-            item = np.concatenate([held[0], np.array(item_col, dtype=np.int64)])
-            code = np.concatenate([held[1], np.array(code_col, dtype=np.int8)])
-            strength = np.concatenate([held[2], np.array(strength_col, dtype=np.int64)])
+            item = np.concatenate([held[0], _integers(rows, 0, np.int64)])
+            code = np.concatenate([held[1], _integers(rows, 1, np.int8)])
+            strength = np.concatenate([held[2], _integers(rows, 2, np.int64)])
             last = int(np.searchsorted(item, item[-1]))
             held = (item[last:], code[last:], strength[last:])
             if last:
@@ -310,3 +314,74 @@ def apply_adjudications(item_pk: np.ndarray, winner: np.ndarray, margin: np.ndar
         winner[settled] = adjudicated.winner[pos[settled]]
         margin[settled] = adjudicated.margin[pos[settled]]
     return winner, margin, settled
+
+
+# -- one batch -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchVerdict:
+    """What happens to each unit of one batch: the decision, and which filter (if any) drops it.
+
+    ``considered`` units have a rating (for ``per_rater``: their own judgment answers the
+    question); each considered unit is kept or dropped by exactly one of ``too_few``,
+    ``low_agreement``, ``no_majority``, ``tie_dropped``. ``settled`` marks units decided
+    by an adjudicator.
+    """
+
+    winner: np.ndarray
+    margin: np.ndarray
+    posterior: np.ndarray | None
+    n: np.ndarray
+    agreement: np.ndarray
+    considered: np.ndarray
+    too_few: np.ndarray
+    low_agreement: np.ndarray
+    no_majority: np.ndarray
+    tie_dropped: np.ndarray
+    keep: np.ndarray
+    settled: np.ndarray
+
+    def counts(self, per_rater: bool) -> dict[str, int]:
+        """This batch's share of ``VersionExport``'s counts (all but ``rows``)."""
+        considered = self.considered
+        return {
+            "items_considered": int(considered.sum()),
+            "ratings": int(considered.sum()) if per_rater else int(self.n[considered].sum()),
+            "dropped_too_few_raters": int(self.too_few.sum()),
+            "dropped_low_agreement": int(self.low_agreement.sum()),
+            "dropped_no_majority": int(self.no_majority.sum()),
+            "dropped_tie": int(self.tie_dropped.sum()),
+            "exported": int(self.keep.sum()),
+            "adjudicated": int((self.keep & self.settled).sum()),
+        }
+
+
+def judge_batch(
+    cols: dict[str, np.ndarray], opts: ExportOptions, posteriors, adjudicated: Adjudicated | None
+) -> BatchVerdict:
+    """Decide every unit of a batch and apply the filters, in the order the manifest counts them.
+
+    ``cols`` holds the units' ``item_pk`` and vote counts (``VoteTable.columns``), plus
+    ``own`` and ``own_strength`` for ``per_rater``.
+    """
+    n = cols["n_a"] + cols["n_b"] + cols["n_tie"]
+    considered = n > 0
+    if opts.aggregate == "per_rater":
+        considered &= cols["own"] != NONE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agreement = np.maximum(np.maximum(cols["n_a"], cols["n_b"]), cols["n_tie"]) / n
+    winner, margin, posterior = decide(cols, opts, posteriors)
+    settled = np.zeros(len(n), dtype=bool)
+    if adjudicated:
+        winner, margin, settled = apply_adjudications(cols["item_pk"], winner, margin, adjudicated)
+        settled &= considered
+    too_few = considered & (n < opts.min_raters)
+    low = considered & ~too_few & (agreement < opts.min_agreement) & ~settled
+    passed = considered & ~too_few & ~low
+    no_majority = passed & (winner == NONE)
+    tie_dropped = passed & (winner == TIE) if opts.ties == "drop" else np.zeros_like(passed)
+    keep = passed & ~no_majority & ~tie_dropped
+    return BatchVerdict(
+        winner, margin, posterior, n, agreement, considered, too_few, low, no_majority, tie_dropped, keep, settled
+    )
