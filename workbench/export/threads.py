@@ -20,7 +20,7 @@ _DONE = object()
 _POLL = 0.1  # seconds between checks for "stop" while a queue is full
 
 
-def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Yield what ``items`` yields, produced by a background thread up to ``depth`` ahead.
 
     An error in ``items`` is raised here, in order. Closing this generator stops the
@@ -74,7 +74,7 @@ class WriteBehind:
     again by the next ``submit`` or by ``finish``; calls after it are skipped.
     """
 
-    def __init__(self, depth: int = 2, name: str = "export-write-behind"):
+    def __init__(self, depth: int = 1, name: str = "export-write-behind"):
         self._calls: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._skip = False
