@@ -96,13 +96,13 @@ class Prompts:
         self._plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
         self._arrow = pc.utf8_slice_codeunits(raw, 1, -1)
 
-    def plain(self, idx: np.ndarray) -> pa.Array | None:
-        """The prompts at ``idx`` as an Arrow string array, or None unless all are plain strings."""
+    def plain(self, idx: np.ndarray, every: bool = False) -> pa.Array | None:
+        """The prompts at ``idx`` (``every``: all, in order) as Arrow strings; None unless all are plain."""
         if self._plain is None:
             self._recognise()
         if not self._plain[idx].all():
             return None
-        return self._arrow.take(pa.array(idx, pa.int64()))
+        return _rows(self._arrow, idx, every)
 
     def values(self) -> list[Any]:
         """Every prompt of the batch as the JSON value it stores."""
@@ -229,6 +229,10 @@ def python_columns(
     return kto
 
 
+def _rows(values: pa.Array, idx: np.ndarray, every: bool) -> pa.Array:
+    return values if every else values.take(pa.array(idx, pa.int64()))
+
+
 def _messages(contents: pa.Array, role: str) -> pa.Array:
     """One single-message list per string: ``[{"role": role, "content": text}]``."""
     struct = pa.StructArray.from_arrays([pa.repeat(role, len(contents)), contents], fields=list(MESSAGES.value_type))
@@ -242,14 +246,14 @@ def arrow_columns(
     """The selected rows as Arrow arrays of the export's schema (what Parquet writes)."""
     k = len(sel)
     size = len(batch)
-    rows = pa.array(sel.unit_of, pa.int64())
+    every_unit = k == size and bool((sel.unit_of == np.arange(size)).all())  # the common case: no take needed
     as_chosen = pa.array(np.where(sel.prefer_a, sel.unit_of, sel.unit_of + size), pa.int64())
     as_rejected = pa.array(np.where(sel.prefer_a, sel.unit_of + size, sel.unit_of), pa.int64())
-    texts = pa.concat_arrays([pa.array(batch.text_a, pa.string()), pa.array(batch.text_b, pa.string())])
-    models = pa.concat_arrays([pa.array(batch.model_a, pa.string()), pa.array(batch.model_b, pa.string())])
+    texts = pa.array([*batch.text_a, *batch.text_b], pa.string())  # A then B: row i + size is B's
+    models = pa.array([*batch.model_a, *batch.model_b], pa.string())
     chosen, rejected = texts.take(as_chosen), texts.take(as_rejected)
     chosen_model, rejected_model = models.take(as_chosen), models.take(as_rejected)
-    prompt = prompts.plain(sel.unit_of)
+    prompt = prompts.plain(sel.unit_of, every_unit)
     if opts.conversational:
         if prompt is not None:
             prompt = _messages(prompt, "user")
@@ -267,7 +271,7 @@ def arrow_columns(
         "margin": pa.array(sel.margin, pa.float64()),
         "n_ratings": pa.array(sel.n_ratings, pa.int32()),
         "agreement": pa.array(sel.agreement, pa.float64()),
-        "item_id": pa.array(batch.external_id, pa.string()).take(rows),
+        "item_id": _rows(pa.array(batch.external_id, pa.string()), sel.unit_of, every_unit),
         "rubric": pa.repeat(pa.scalar(slug, pa.string()), k),
         "rubric_version": pa.repeat(pa.scalar(version.number, pa.int32()), k),
         "rubric_version_sha256": pa.repeat(pa.scalar(version.content_sha256, pa.string()), k),

@@ -1,0 +1,61 @@
+"""Reading ahead and writing behind keep order, pass errors on, and release what they hold."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import closing
+
+import pytest
+
+from workbench.export.threads import WriteBehind, read_ahead
+
+
+def test_read_ahead_yields_everything_in_order():
+    assert list(read_ahead(iter(range(100)))) == list(range(100))
+
+
+def test_read_ahead_raises_the_source_error_after_the_items_before_it():
+    def source():
+        yield 1
+        yield 2
+        raise ValueError("cursor broke")
+
+    seen = []
+    with pytest.raises(ValueError, match="cursor broke"):
+        seen.extend(read_ahead(source()))
+    assert seen == [1, 2]
+
+
+def test_closing_read_ahead_early_closes_the_source_in_the_caller_thread():
+    closed_in = []
+
+    def source():
+        try:
+            yield from range(1000)
+        finally:
+            closed_in.append(threading.current_thread())
+
+    with closing(read_ahead(source())) as items:
+        assert next(items) == 0
+    assert closed_in == [threading.current_thread()]
+    assert not any(t.name == "export-read-ahead" for t in threading.enumerate())
+
+
+def test_write_behind_runs_calls_in_order_and_raises_the_first_error():
+    done = []
+    behind = WriteBehind()
+    for n in range(50):
+        behind.submit(done.append, n)
+    behind.finish()
+    assert done == list(range(50))
+
+    def fail(n):
+        raise OSError(f"disk full at {n}")
+
+    behind = WriteBehind()
+    behind.submit(fail, 1)
+    with pytest.raises(OSError, match="disk full at 1"):
+        for n in range(10):
+            behind.submit(done.append, 100 + n)
+        behind.finish()
+    assert 109 not in done  # calls after the error are skipped
