@@ -59,3 +59,24 @@ def test_write_behind_runs_calls_in_order_and_raises_the_first_error():
             behind.submit(done.append, 100 + n)
         behind.finish()
     assert 109 not in done  # calls after the error are skipped
+
+
+def test_collection_paused_restores_the_collector_state():
+    import gc
+
+    from workbench.export.threads import collection_paused
+
+    assert gc.isenabled()
+    with collection_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # it was off before, so it stays off
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), collection_paused():
+        raise RuntimeError
+    assert gc.isenabled()

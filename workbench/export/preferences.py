@@ -112,7 +112,7 @@ from .options import (
 )
 from .queries import fetch_batches, flagged_raters, has_message_prompts, item_count, judged_versions, units
 from .rows import Prompts, UnitBatch, arrow_columns, python_columns, select_rows
-from .threads import read_ahead
+from .threads import collection_paused, read_ahead
 from .votes import (
     GrowingArray,
     PairOutcome,
@@ -418,7 +418,8 @@ def export_preferences(
             if qid is None or (rubric_version is not None and version.number != rubric_version):
                 done.append(VersionExport(number=version.number, sha256=version.content_sha256, question_id=None))
                 continue
-            exported, vote_counts = _export_version(session, project, version, qid, slug, sinks, opts)
+            with collection_paused():
+                exported, vote_counts = _export_version(session, project, version, qid, slug, sinks, opts)
             if vote_counts is None:
                 vote_counts = vote_counts_by_item(session, project, version, qid, opts)
             alpha = choice_alpha(vote_counts, alpha_resamples)
