@@ -80,3 +80,22 @@ def test_collection_paused_restores_the_collector_state():
     with pytest.raises(RuntimeError), collection_paused():
         raise RuntimeError
     assert gc.isenabled()
+
+
+def test_a_read_ahead_cursor_is_closed_when_the_reader_stops_early(session):
+    from sqlalchemy import select
+
+    from tests.factories import make_item, make_project
+    from workbench.export.queries import fetch_batches
+    from workbench.models import Item
+
+    project = make_project(session)
+    for _ in range(5):
+        make_item(session, project)
+    for taken in (0, 1):
+        batches = fetch_batches(session, select(Item.id).order_by(Item.id), 2)
+        with closing(read_ahead(batches)) as ahead:
+            for _ in range(taken):
+                assert len(next(ahead)) == 2
+        assert batches.cursor is None
+    assert session.scalar(select(Item.id).order_by(Item.id.desc()).limit(1))  # the session still works

@@ -58,19 +58,22 @@ unless ``include_gold``.
 How it runs, per rubric version (the modules beside this one):
 
 1. ``votes.count_votes`` reads one small row per live judgment (item, choice code,
-   strength) and counts each item's votes in numpy: five integers per judged item stay in
-   memory. Dawid-Skene also holds three integer arrays of the version's ratings for its
-   fit.
-2. ``queries.units`` streams the judged, exportable items in external-id order (code
-   point order on every backend) with the prompt and both responses, through a plain
-   DB-API cursor (server-side on PostgreSQL), ``batch_size`` rows at a time.
-3. For each batch, ``votes.decide`` applies the aggregation to all its items at once, the
-   filters and adjudications follow as array operations, and ``rows`` turns the kept
-   units into Arrow arrays for Parquet (no Python object per cell) or Python values for
-   JSON Lines.
+   strength) in item order and counts each item's votes in numpy: five integers per
+   judged item stay in memory. Dawid-Skene also holds three integer arrays of the
+   version's ratings for its fit.
+2. ``queries.units`` streams the exportable items in external-id order (code point order
+   on every backend) with the prompt's JSON text and both responses, through a plain
+   DB-API cursor (server-side on PostgreSQL), ``batch_size`` rows at a time. Items not
+   judged under the version are left out in SQL when they are more than half of the
+   project (``JUDGED_SHARE_FOR_SQL_FILTER``), else read and dropped here.
+3. For each batch, ``votes.judge_batch`` decides all its items at once and applies the
+   filters and adjudications as array operations; ``rows`` turns the kept units into
+   Arrow arrays for Parquet (no Python object per cell) or Python values for JSON Lines.
 
-Writers keep one Parquet row group at most. Files are written under temporary names and
-renamed into place only when all are complete.
+Rows are read one batch ahead in a thread, and Parquet row groups are encoded in another
+(``threads``), so reading, deciding and writing overlap; the cyclic garbage collector is
+paused meanwhile. Writers keep one Parquet row group at most. Files are written under
+temporary names and renamed into place only when all are complete.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 
 from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
@@ -212,8 +212,10 @@ def fetch_batches(session: Session, query, size: int) -> Iterator[list[tuple]]:
     Runs on the session's connection (inside its transaction). Values are what the driver
     returns, without SQLAlchemy's result processing, so select integers and text only.
     The statement is rendered with its parameters inline (they are ids, JSON paths and
-    constants built here). PostgreSQL gets a server-side cursor, so memory stays bounded;
-    close the generator (``contextlib.closing``) to release the cursor early.
+    constants built here). PostgreSQL gets a server-side cursor, so memory stays bounded.
+    The query is sent here, in the calling thread; the batches may be fetched from another
+    thread (``threads.read_ahead``) as long as nothing else uses the session meanwhile.
+    Close the returned generator (``contextlib.closing``) to release the cursor early.
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -225,17 +227,46 @@ def fetch_batches(session: Session, query, size: int) -> Iterator[list[tuple]]:
             cursor = dbapi_connection.cursor(name=name, binary=True)
         else:
             cursor = dbapi_connection.cursor(name=name)
-        with closing(cursor):
-            with _planned_for_a_full_read(dbapi_connection):
-                cursor.execute(sql, {})  # with parameters, so the driver turns "%%" back into "%"
-            while rows := cursor.fetchmany(size):
-                yield rows
+        with _closed_on_error(cursor), _planned_for_a_full_read(dbapi_connection):
+            cursor.execute(sql, {})  # with parameters, so the driver turns "%%" back into "%"
     else:
         cursor = dbapi_connection.cursor()
-        with closing(cursor):
+        with _closed_on_error(cursor):
             cursor.execute(sql)
-            while rows := cursor.fetchmany(size):
-                yield rows
+    return _Batches(cursor, size)
+
+
+@contextmanager
+def _closed_on_error(cursor):
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # the first error is the one to report
+            cursor.close()
+        raise
+
+
+class _Batches:
+    """Iterate ``fetchmany`` batches; the cursor is closed at the end or by ``close()``."""
+
+    def __init__(self, cursor, size: int):
+        self.cursor = cursor
+        self.size = size
+
+    def __iter__(self) -> _Batches:
+        return self
+
+    def __next__(self) -> list[tuple]:
+        rows = self.cursor.fetchmany(self.size) if self.cursor is not None else None
+        if not rows:
+            self.close()
+            raise StopIteration
+        return rows
+
+    def close(self) -> None:
+        if self.cursor is not None:
+            cursor, self.cursor = self.cursor, None
+            cursor.close()
 
 
 _FULL_READ_SETTINGS = {"cursor_tuple_fraction": "1", "jit": "off"}
@@ -255,5 +286,5 @@ def _planned_for_a_full_read(dbapi_connection):
         settings.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
         before = settings.fetchone()
         settings.execute("SELECT " + ", ".join(f"set_config('{n}', '{_FULL_READ_SETTINGS[n]}', true)" for n in names))
-        yield  # not restored after an error: PostgreSQL then rolls the transaction back anyway
+        yield  # not restored after an error: that aborts the transaction, and its rollback drops them
         settings.execute("SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in names), tuple(before))

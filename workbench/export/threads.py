@@ -29,46 +29,62 @@ _POLL = 0.1  # seconds between checks for "stop" while a queue is full
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Yield what ``items`` yields, produced by a background thread up to ``depth`` ahead.
 
-    An error in ``items`` is raised here, in order. Closing this generator stops the
-    thread and then closes ``items`` (in the calling thread), so whatever ``items`` holds
-    open (a cursor) is released before the caller goes on.
+    An error in ``items`` is raised here, in order. ``close()`` (or ``contextlib.closing``)
+    stops the thread and then closes ``items`` in the calling thread, so whatever
+    ``items`` holds open (a cursor) is released before the caller goes on; so does the end.
     """
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    return _ReadAhead(items, depth)
 
-    def put(entry) -> bool:
-        while not stop.is_set():
+
+class _ReadAhead:
+    def __init__(self, items: Iterator[T], depth: int):
+        self.items = items
+        self.ready: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.closed = False
+        self.thread = threading.Thread(target=self._produce, name="export-read-ahead", daemon=True)
+        self.thread.start()
+
+    def _put(self, entry) -> bool:
+        while not self.stop.is_set():
             try:
-                ready.put(entry, timeout=_POLL)
+                self.ready.put(entry, timeout=_POLL)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self) -> None:
         try:
-            for item in items:
-                if not put((item, None)):
+            for item in self.items:
+                if not self._put((item, None)):
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            put((_DONE, exc))
+            self._put((_DONE, exc))
             return
-        put((_DONE, None))
+        self._put((_DONE, None))
 
-    thread = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = ready.get()
-            if item is _DONE:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-        close = getattr(items, "close", None)
+    def __iter__(self) -> _ReadAhead:
+        return self
+
+    def __next__(self) -> T:
+        if self.closed:
+            raise StopIteration
+        item, error = self.ready.get()
+        if item is _DONE:
+            self.close()
+            if error is not None:
+                raise error
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.stop.set()
+        self.thread.join()
+        close = getattr(self.items, "close", None)
         if close is not None:
             close()
 

@@ -6,7 +6,8 @@ once with numpy and must agree with them. Choices are coded A 0, B 1, tie 2, non
 
 ``count_votes`` reads one row per live judgment (``queries.rating_codes``) and counts,
 per item, the ratings of each choice and the summed strengths of A and B: five integers
-per item, held in memory for the version (about 50 bytes per judged item).
+per item, held in memory for the version (36 bytes per judged item). ``judge_batch``
+then decides a batch of items and applies the export's filters to it.
 """
 
 from __future__ import annotations
