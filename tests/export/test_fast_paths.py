@@ -129,3 +129,18 @@ def test_parquet_rows_given_as_arrow_arrays_or_python_values_give_the_same_bytes
                 writer.write_arrays({key: pa.array(values, schema.field(key).type) for key, values in part.items()})
         digests.add(writer.close().sha256)
     assert len(digests) == 1
+
+
+def test_vote_table_columns_switch_to_64_bits_when_a_value_needs_it():
+    import numpy as np
+
+    from workbench.export.votes import GrowingArray
+
+    column = GrowingArray()
+    column.extend(np.arange(70_000, dtype=np.int64))  # grows past its first capacity
+    assert column.array().dtype == np.int32
+    column.extend(np.array([2**40, -(2**35)], dtype=np.int64))
+    column.extend(np.array([7], dtype=np.int64))
+    values = column.array()
+    assert values.dtype == np.int64
+    assert values[:70_000].tolist() == list(range(70_000)) and values[70_000:].tolist() == [2**40, -(2**35), 7]

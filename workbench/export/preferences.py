@@ -281,7 +281,7 @@ def _export_version(
     names: dict[int, str] = {}
     # Vote-table rows of the streamed items with two or more ratings, in stream order: alpha
     # uses only those (pairable) units, so the others need not be kept.
-    pairable = GrowingArray(np.int32)
+    pairable = GrowingArray()
     adjudicated = (
         adjudicated_choices(session, project, question_id) if opts.prefer_adjudicated and not per_rater else None
     )

@@ -6,7 +6,8 @@ once with numpy and must agree with them. Choices are coded A 0, B 1, tie 2, non
 
 ``count_votes`` reads one row per live judgment (``queries.rating_codes``) and counts,
 per item, the ratings of each choice and the summed strengths of A and B: five integers
-per item, held in memory for the version (36 bytes per judged item). ``judge_batch``
+per item, held in memory for the version (24 bytes per judged item while ids and sums fit
+32 bits). ``judge_batch``
 then decides a batch of items and applies the export's filters to it.
 """
 
@@ -111,12 +112,13 @@ class VoteTable:
         return pos, self.item_ids[pos] == item_pk
 
     def columns(self, pos: np.ndarray) -> dict[str, np.ndarray]:
+        """The votes at ``pos``, as int64 whatever the table holds (it may keep int32)."""
         return {
-            "n_a": self.n_a[pos],
-            "n_b": self.n_b[pos],
-            "n_tie": self.n_tie[pos],
-            "strength_a": self.strength_a[pos],
-            "strength_b": self.strength_b[pos],
+            "n_a": self.n_a[pos].astype(np.int64),
+            "n_b": self.n_b[pos].astype(np.int64),
+            "n_tie": self.n_tie[pos].astype(np.int64),
+            "strength_a": self.strength_a[pos].astype(np.int64),
+            "strength_b": self.strength_b[pos].astype(np.int64),
         }
 
     def counts(self, pos: np.ndarray) -> np.ndarray:
@@ -125,16 +127,22 @@ class VoteTable:
 
 
 class GrowingArray:
-    """A growing 1-D array: capacity doubles, and pages past the end are never touched."""
+    """A growing 1-D integer array: capacity doubles, and pages past the end are never touched.
 
-    def __init__(self, dtype):
-        self.data = np.empty(1 << 16, dtype=dtype)
+    It holds int32 while every value fits, and switches to int64 for good when one does
+    not (the values never change).
+    """
+
+    def __init__(self):
+        self.data = np.empty(1 << 16, dtype=np.int32)
         self.size = 0
 
     def extend(self, values: np.ndarray) -> None:
         end = self.size + len(values)
-        if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+        wide = self.data.dtype == np.int32 and len(values) and not _fits_int32(values)
+        if end > len(self.data) or wide:
+            dtype = np.int64 if wide else self.data.dtype
+            grown = np.empty(max(end, 2 * len(self.data)), dtype=dtype)
             grown[: self.size] = self.data[: self.size]
             self.data = grown
         self.data[self.size : end] = values
@@ -144,12 +152,17 @@ class GrowingArray:
         return self.data[: self.size]
 
 
+def _fits_int32(values: np.ndarray) -> bool:
+    info = np.iinfo(np.int32)
+    return bool(values.min() >= info.min and values.max() <= info.max)
+
+
 def _tally(item: np.ndarray, code: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per run of equal ``item`` values (sorted input): the item, its counts and strength sums."""
     starts = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
 
     def count(value: int) -> np.ndarray:
-        return np.add.reduceat((code == value).astype(np.int32), starts, dtype=np.int32)
+        return np.add.reduceat((code == value).astype(np.int64), starts)
 
     def total(value: int) -> np.ndarray:
         return np.add.reduceat(np.where(code == value, strength, 0), starts, dtype=np.int64)
@@ -169,7 +182,7 @@ def count_votes(
     The rows of the batch's last item are held back until the next batch, so an item whose
     ratings straddle two batches is still counted once.
     """
-    columns = [GrowingArray(t) for t in (np.int64, np.int32, np.int32, np.int32, np.int64, np.int64)]
+    columns = [GrowingArray() for _ in range(6)]
     held = (np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int64))
 
     def add(part: tuple[np.ndarray, ...]) -> None:
