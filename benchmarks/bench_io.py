@@ -10,14 +10,17 @@ database.
 Export: fills a second database (not timed) with ``--preferences`` pairwise items (a
 100-character prompt, two 200-character responses) and one judgment each from 100
 raters, then runs ``export_preferences`` to Parquet (majority vote, manifest with alpha
-and a 1000-resample CI, dataset card) in a child process, and reports its wall time and
-the child's peak RSS. Default databases: fresh SQLite files in a temporary folder.
+and a 1000-resample CI, dataset card) in a child process, and reports its wall time, the
+child's peak RSS and the machine's 1-minute load average before and after the export
+(other work on the machine slows it). Default databases: fresh SQLite files in a
+temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -155,11 +158,13 @@ def export_child(url: str, out: str) -> None:
     engine = make_engine(url)
     with Session(engine) as session:
         project = session.query(Project).filter_by(name="export").one()
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         summary = export_preferences(session, project, out, formats=("parquet",))
         seconds = time.perf_counter() - start
+        load_after = os.getloadavg()[0]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": summary.rows, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1)}))
+    print(json.dumps({"rows": summary.rows, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1), "load": [round(load_before, 2), round(load_after, 2)]}))
 
 
 def main() -> None:
@@ -188,7 +193,8 @@ def main() -> None:
             result = json.loads(child.stdout.strip().splitlines()[-1])
             print(
                 f"export {result['rows']:,} preferences to Parquet ({result['parquet_mb']} MB): {result['seconds']} s, "
-                f"peak RSS {result['peak_rss_mb']} MB (targets < 10 s, < 300 MB)"
+                f"peak RSS {result['peak_rss_mb']} MB (targets < 10 s, < 300 MB); "
+                f"1-minute load average {result['load'][0]:.2f} before, {result['load'][1]:.2f} after"
             )
 
 

@@ -28,7 +28,9 @@ from .. import __version__
 from ..errors import FieldError, InvalidInput
 from ..models import Item, Judgment, Project, RubricVersion, User
 from ..services.pseudonyms import pseudonym
-from .preferences import FORMATS, MANIFEST_FILE, exportable_items, external_id_order
+from .options import FORMATS
+from .preferences import MANIFEST_FILE
+from .queries import exportable_items, external_id_order
 from .writers import FileDigest, atomic_files, write_bytes_atomically
 
 JUDGMENTS_FILE = "judgments.jsonl"

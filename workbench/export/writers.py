@@ -1,13 +1,13 @@
 """Deterministic dataset writers: JSON Lines and Parquet, hashed, renamed into place when complete.
 
-Both writers take plain dict rows one at a time and keep nothing but a bounded buffer:
+Both writers keep nothing but a bounded buffer:
 
 - ``JsonlWriter`` writes one ``json.dumps(row, sort_keys=True, ensure_ascii=False)`` line
   per row (UTF-8, ``\\n``) and hashes the bytes as they go.
-- ``ParquetWriter`` buffers ``batch_rows`` rows, then writes them as one row group of a
-  fixed pyarrow schema (zstd, no statistics that depend on timing, no pandas metadata);
-  the same rows in the same order give the same bytes. The sha256 is taken from the
-  finished file.
+- ``ParquetWriter`` takes rows as Arrow arrays or as Python values, buffers ``batch_rows``
+  rows, then writes them as one row group of a fixed pyarrow schema (zstd, no statistics
+  that depend on timing, no pandas metadata); the same rows in the same order give the
+  same bytes. The sha256 is taken from the finished file.
 
 ``atomic_files`` opens every target under a temporary name beside it and renames them all
 only when the block succeeds; on any error the temporary files are removed and earlier
@@ -28,6 +28,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .threads import WriteBehind
 
 PARQUET_BATCH_ROWS = 16_384
 
@@ -90,33 +92,69 @@ class JsonlWriter:
         self.fh.close()
 
 
+def _give_back_memory() -> None:
+    # Arrow's allocator keeps freed pages per thread; with row groups built in one thread and
+    # encoded in another, that holds tens of MB for nothing. Returning them costs microseconds.
+    pa.default_memory_pool().release_unused()
+
+
 class ParquetWriter:
-    """Rows of a fixed schema, written in row groups of ``batch_rows``."""
+    """Rows of a fixed schema, written in row groups of ``batch_rows``.
+
+    Rows arrive as Arrow arrays (``write_arrays``) or as Python values (``write``,
+    ``write_columns``, converted with the schema's types); either way they are buffered
+    as Arrow tables and cut into row groups of exactly ``batch_rows``, each column
+    contiguous, so the bytes depend only on the rows and their order. Row groups are
+    encoded and written by a background thread (``threads.WriteBehind``), in order.
+    """
 
     def __init__(self, path: Path, tmp: Path, schema: pa.Schema, batch_rows: int = PARQUET_BATCH_ROWS):
         self.name = path.name
         self.tmp = tmp
         self.schema = schema
         self.batch_rows = batch_rows
-        self.columns: dict[str, list[Any]] = {f.name: [] for f in schema}
+        self.values: dict[str, list[Any]] = {f.name: [] for f in schema}
+        self.value_rows = 0
+        self.tables: list[pa.Table] = []
         self.pending = 0
         self.rows = 0
         self.writer = pq.ParquetWriter(
             tmp, schema, compression="zstd", write_statistics=False, store_schema=False, use_dictionary=False
         )
+        self.behind = WriteBehind(name="parquet-writer")
 
     def write(self, row: dict[str, Any]) -> None:
-        for name, values in self.columns.items():
+        for name, values in self.values.items():
             values.append(row.get(name))
-        self.pending += 1
-        if self.pending >= self.batch_rows:
-            self._flush(self.batch_rows)
+        self.value_rows += 1
+        if self.value_rows >= self.batch_rows:
+            self._convert_values()
 
     def write_columns(self, columns: dict[str, list[Any]]) -> None:
         size = len(next(iter(columns.values())))
-        for name, values in self.columns.items():
+        for name, values in self.values.items():
             values.extend(columns[name] if name in columns else [None] * size)
-        self.pending += size
+        self.value_rows += size
+        if self.value_rows >= self.batch_rows:
+            self._convert_values()
+
+    def write_arrays(self, columns: dict[str, pa.Array]) -> None:
+        """Append rows given as one Arrow array per column (a missing column is all null)."""
+        self._convert_values()
+        size = len(next(iter(columns.values())))
+        arrays = [columns[f.name] if f.name in columns else pa.nulls(size, f.type) for f in self.schema]
+        self._append(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def _convert_values(self) -> None:
+        if self.value_rows:
+            table = pa.Table.from_pydict(self.values, schema=self.schema)
+            self.values = {name: [] for name in self.values}
+            self.value_rows = 0
+            self._append(table)
+
+    def _append(self, table: pa.Table) -> None:
+        self.tables.append(table)
+        self.pending += table.num_rows
         while self.pending >= self.batch_rows:
             self._flush(self.batch_rows)
 
@@ -129,18 +167,28 @@ class ParquetWriter:
         count = self.pending if count is None else count
         if not count:
             return
-        head = {name: values[:count] for name, values in self.columns.items()}
-        self.columns = {name: values[count:] for name, values in self.columns.items()}
-        self.writer.write_table(pa.Table.from_pydict(head, schema=self.schema), row_group_size=self.batch_rows)
+        buffered = pa.concat_tables(self.tables) if len(self.tables) > 1 else self.tables[0]
+        head = buffered.slice(0, count).combine_chunks()
+        rest = buffered.slice(count)
+        self.tables = [rest] if rest.num_rows else []
+        self.behind.submit(self._write_row_group, head)
         self.rows += count
         self.pending -= count
+        _give_back_memory()
+
+    def _write_row_group(self, table: pa.Table) -> None:
+        self.writer.write_table(table, row_group_size=self.batch_rows)
+        _give_back_memory()
 
     def close(self) -> FileDigest:
+        self._convert_values()
         self._flush()
+        self.behind.finish()
         self.writer.close()
         return FileDigest(self.name, file_sha256(self.tmp), self.tmp.stat().st_size, self.rows)
 
     def abort(self) -> None:
+        self.behind.abandon()
         try:
             self.writer.close()
         except Exception:  # noqa: BLE001 - the file is being thrown away
