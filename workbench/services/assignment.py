@@ -30,6 +30,7 @@ from sqlalchemy import Integer, String, Text, and_, bindparam, cast, exists, fun
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from ..db import execute_core
 from ..domain import LeasePurpose, TaskKind, VersionStatus
 from ..errors import NotFound
 from ..models import Item, Judgment, Lease, Project, Response, RubricVersion, User, utcnow
@@ -332,7 +333,7 @@ def _candidates(session: Session, project: Project, rater: User, now: datetime, 
     params = {"project_id": project.id, "rater_id": rater.id, "now": now, "k": project.overlap_k}
     if exclude:
         params["exclude"] = sorted(exclude)
-    return session.execute(_CANDIDATE[(wait, bool(exclude))], params).first()
+    return execute_core(session, _CANDIDATE[(wait, bool(exclude))], params).first()
 
 
 def _display_order(
@@ -345,7 +346,7 @@ def _display_order(
     if project.task_kind != TaskKind.PAIRWISE:
         return [0]
     if counts is None:
-        counts = session.execute(_ORDERS, {"item_id": item_id, "rater_id": rater.id, "now": now}).one()
+        counts = execute_core(session, _ORDERS, {"item_id": item_id, "rater_id": rater.id, "now": now}).one()
     n_shown, n_swapped = counts
     n_straight = n_shown - n_swapped
     if n_swapped != n_straight:
@@ -366,7 +367,7 @@ def _task(
 ) -> RatingTask:
     """The task as the rater sees it; ``content`` is the item's (prompt, position, text)
     rows when the caller read them already."""
-    rows = content if content is not None else session.execute(_CONTENT, {"item_id": item_id}).all()
+    rows = content if content is not None else execute_core(session, _CONTENT, {"item_id": item_id}).all()
     responses = {row.position: row.text for row in rows}
     shown = tuple(ShownResponse(SLOT_LABELS[slot], responses[position]) for slot, position in enumerate(display_order))
     return RatingTask(
@@ -466,14 +467,14 @@ def _issue(
     params.update(now=now, k=project.overlap_k)
     guarded = purpose == LeasePurpose.LIVE
     if session.get_bind().dialect.name == "postgresql":
-        content = session.execute(_LEASE_WRITE[("insert_with_content", guarded)], params).all()
+        content = execute_core(session, _LEASE_WRITE[("insert_with_content", guarded)], params).all()
         if content:
             return _task(session, content[0].id, item_id, version, order, now, expires_at, content)
         lease_id = None
     else:
-        lease_id = session.execute(_LEASE_WRITE[("insert", guarded)], params).scalar()
+        lease_id = execute_core(session, _LEASE_WRITE[("insert", guarded)], params).scalar()
     if lease_id is None:
-        lease_id = session.execute(_LEASE_WRITE[("reissue", guarded)], params).scalar()
+        lease_id = execute_core(session, _LEASE_WRITE[("reissue", guarded)], params).scalar()
     if lease_id is None:
         return None
     return _task(session, lease_id, item_id, version, order, now, expires_at)
@@ -510,7 +511,7 @@ def next_task(
     """``next_assignment`` by project id, for the rater API: also returns the project's
     settings, read in the same query as the version and the rater's open lease."""
     now = now or utcnow()
-    row = session.execute(_RATING_CONTEXT, {"project_id": project_id, "rater_id": rater.id, "now": now}).first()
+    row = execute_core(session, _RATING_CONTEXT, {"project_id": project_id, "rater_id": rater.id, "now": now}).first()
     if row is None:
         raise NotFound(f"no project {project_id}")
     settings = ProjectSettings(*row[: len(SETTINGS_COLUMNS)])
@@ -527,7 +528,7 @@ def _next(
     open_lease_id: int | None,
 ) -> RatingTask | None:
     if open_lease_id is not None:
-        return _task_from_row(session, session.execute(_LEASE_BY_ID, {"lease_id": open_lease_id}).one())
+        return _task_from_row(session, execute_core(session, _LEASE_BY_ID, {"lease_id": open_lease_id}).one())
     if version is None:
         raise NotFound("the rubric has no published version")
     rng = _draw(session, project, rater)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from ..db import execute_core
 from ..domain import LeasePurpose
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..models import Item, Judgment, Lease, Project, RepeatJudgment, RubricVersion, User, utcnow
@@ -145,7 +146,7 @@ def record_judgment(
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         raise InvalidInput("cannot record judgment", [FieldError("idempotency_key", f"give a key of 1 to {MAX_KEY_LENGTH} characters")])
     dialect = session.get_bind().dialect.name
-    lease = session.execute(_LEASE_LOCKED if dialect == "postgresql" else _LEASE, {"lease_id": lease_id}).first()
+    lease = execute_core(session, _LEASE_LOCKED if dialect == "postgresql" else _LEASE, {"lease_id": lease_id}).first()
     if lease is None or lease.rater_id != rater.id:
         raise NotFound("no such task for you")
     if lease.purpose != LeasePurpose.LIVE or lease.completed_at is not None or lease.expires_at <= now:
@@ -169,13 +170,13 @@ def record_judgment(
     }
     record, *then = _RECORD[dialect]
     params = {f"j_{name}": value for name, value in values.items()}
-    judgment_id = session.execute(record, params).scalar()
+    judgment_id = execute_core(session, record, params).scalar()
     if judgment_id is None:
         if session.scalar(select(Judgment.id).where(Judgment.idempotency_key == idempotency_key)) is not None:
             raise Conflict("this idempotency key was already used for another judgment")
         raise Conflict("this item was already judged by you")
     for statement in then:
-        session.execute(statement, params)
+        execute_core(session, statement, params)
     # The row was written with Core; the object joins the session as that row, unqueried.
     judgment = Judgment(id=judgment_id, superseded_by_id=None, **values)
     make_transient_to_detached(judgment)

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..db import execute_core
 from ..domain import Role
 from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from ..models import ApiToken, User, utcnow
@@ -149,12 +150,12 @@ _TOKEN_USED = (
 def token_user(session: Session, token: str) -> TokenUser | None:
     """The active user behind a bearer token, or None. Notes the token's use (at most one
     write per token per minute)."""
-    row = session.execute(_TOKEN_LOOKUP, {"digest": _token_digest(token)}).first()
+    row = execute_core(session, _TOKEN_LOOKUP, {"digest": _token_digest(token)}).first()
     if row is None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
-        session.execute(_TOKEN_USED, {"token_id": row.id, "used_at": now})
+        execute_core(session, _TOKEN_USED, {"token_id": row.id, "used_at": now})
     return TokenUser(row.user_id, Role(row.role))
 
 
