@@ -16,6 +16,7 @@ from . import __version__
 from .config import load_settings
 from .db import make_engine
 from .errors import InvalidInput, WorkbenchError
+from .jsonable import jsonable
 from .paths import DEMO_DIR, resource_dir
 
 
@@ -553,17 +554,6 @@ def agreement_command(project: str, n_resamples: int, as_json: bool):
         click.echo(f"{row['question']:<24} v{row['rubric_version']}  {row['level']:<8} alpha={alpha}{ci}  units={row['units']}")
 
 
-def _jsonable(value):
-    """numpy scalars and arrays → plain JSON values."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if dataclasses.is_dataclass(value):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 @main.command("raters")
 @click.argument("project")
 @click.option("--question", default=None, help="Question key (e.g. helpful, helpful.strength); default: the first.")
@@ -580,7 +570,7 @@ def raters_command(project: str, question: str | None, as_json: bool):
     except WorkbenchError as exc:
         _report(exc)
     if as_json:
-        rows = [{**_jsonable(r.calibration), "rater": r.name, "user_id": r.user_id, "machine": r.is_machine} for r in report.rows]
+        rows = [{**jsonable(r.calibration), "rater": r.name, "user_id": r.user_id, "machine": r.is_machine} for r in report.rows]
         click.echo(json.dumps({"question": report.question.key, "raters": rows}))
         return
     click.echo(f"question {report.question.key} ({report.question.level.value}); worst first")
@@ -609,7 +599,7 @@ def leaderboard_command(project: str, question: str | None, n_resamples: int, as
     except WorkbenchError as exc:
         _report(exc)
     if as_json:
-        click.echo(json.dumps(_jsonable(board)))
+        click.echo(json.dumps(jsonable(board)))
         return
     for title, lb in (("human raters", board.humans), ("machine raters", board.machines)):
         if lb is None:

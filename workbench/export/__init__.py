@@ -15,11 +15,10 @@ from .preferences import (
     SHAPES,
     TIE_POLICIES,
     ExportSummary,
-    PairOutcome,
     VersionExport,
-    aggregate_pair,
     export_preferences,
 )
+from .votes import PairOutcome, aggregate_pair
 
 __all__ = [
     "AGGREGATES",

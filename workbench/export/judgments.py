@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import __version__
 from ..errors import FieldError, InvalidInput
-from ..models import Item, Judgment, Project, RubricVersion, User
+from ..models import Judgment, Project
 from ..services.pseudonyms import pseudonym
+from ..services.research import live_judgments
 from .options import FORMATS
 from .preferences import MANIFEST_FILE
 from .queries import exportable_items, external_id_order
@@ -89,23 +89,8 @@ def export_judgments(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     query = (
-        select(
-            Item.external_id,
-            Judgment.rater_id,
-            User.email,
-            User.is_machine,
-            Judgment.answers,
-            Judgment.display_order,
-            Judgment.issued_at,
-            Judgment.submitted_at,
-            Judgment.duration_ms,
-            RubricVersion.number,
-            RubricVersion.content_sha256,
-        )
-        .join(Item, Item.id == Judgment.item_id)
-        .join(User, User.id == Judgment.rater_id)
-        .join(RubricVersion, RubricVersion.id == Judgment.rubric_version_id)
-        .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None), exportable_items(include_gold))
+        live_judgments(project)
+        .where(exportable_items(include_gold))
         .order_by(external_id_order(session), Judgment.submitted_at, Judgment.id)
         .execution_options(yield_per=batch_size)
     )
@@ -117,23 +102,23 @@ def export_judgments(
         if "parquet" in formats:
             sinks.append(files.parquet(JUDGMENTS_PARQUET, SCHEMA))
         with closing(session.execute(query)) as rows:
-            for ext, rater_id, email, machine, answers, order, issued, submitted, duration, number, sha in rows:
-                rater = names.get(rater_id) or names.setdefault(rater_id, pseudonym(project, rater_id))
+            for row in rows:
+                rater = names.get(row.rater_id) or names.setdefault(row.rater_id, pseudonym(project, row.rater_id))
                 record: dict[str, Any] = {
-                    "item_id": ext,
+                    "item_id": row.item_id,
                     "rater": rater,
-                    "rater_kind": _kind(email, machine),
-                    "answers": answers,
-                    "display_order": list(order) if order is not None else None,
-                    "issued_at": _iso(issued),
-                    "submitted_at": _iso(submitted),
-                    "duration_ms": duration,
-                    "rubric_version": number,
-                    "rubric_version_sha256": sha,
+                    "rater_kind": _kind(row.email, row.is_machine),
+                    "answers": row.answers,
+                    "display_order": list(row.display_order) if row.display_order is not None else None,
+                    "issued_at": _iso(row.issued_at),
+                    "submitted_at": _iso(row.submitted_at),
+                    "duration_ms": row.duration_ms,
+                    "rubric_version": row.rubric_version,
+                    "rubric_version_sha256": row.rubric_version_sha256,
                 }
                 for sink in sinks:
                     if sink.name.endswith(".parquet"):
-                        sink.write({**record, "answers": json.dumps(answers, sort_keys=True, ensure_ascii=False)})
+                        sink.write({**record, "answers": json.dumps(row.answers, sort_keys=True, ensure_ascii=False)})
                     else:
                         sink.write(record)
         digests = files.commit()

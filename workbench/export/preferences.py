@@ -118,31 +118,13 @@ from .rows import Prompts, UnitBatch, arrow_columns, python_columns, select_rows
 from .threads import collection_paused, read_ahead
 from .votes import (
     GrowingArray,
-    PairOutcome,
     adjudicated_choices,
-    aggregate_pair,
     count_votes,
     dawid_skene_posteriors,
     judge_batch,
     vote_counts_by_item,
 )
 from .writers import FileDigest, JsonlWriter, ParquetWriter, atomic_files, write_bytes_atomically
-
-__all__ = [
-    "AGGREGATES",
-    "CARD_FILE",
-    "FORMATS",
-    "MANIFEST_FILE",
-    "PARQUET_FILE",
-    "PREFERENCES_FILE",
-    "SHAPES",
-    "TIE_POLICIES",
-    "ExportSummary",
-    "PairOutcome",
-    "VersionExport",
-    "aggregate_pair",
-    "export_preferences",
-]
 
 PREFERENCES_FILE = "preferences.jsonl"
 PARQUET_FILE = "preferences.parquet"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,8 @@ def _llmbar_check(pair: Any) -> str | None:
     return None
 
 
-def llmbar_items(path: str | Path) -> Iterator[SourceRow]:
+def _llmbar_rows(path: str | Path, row_for: Callable[[str, str, dict], dict]) -> Iterator[SourceRow]:
+    """One row per LLMBar pair: ``row_for(item_id, subset, pair)``, or the pair's problem."""
     path = Path(path)
     prefix = stem(path)
     for index, pair in _llmbar_pairs(path):
@@ -70,36 +71,33 @@ def llmbar_items(path: str | Path) -> Iterator[SourceRow]:
         if problem:
             yield SourceRow(index + 1, None, ("", problem))
             continue
-        yield SourceRow(
-            index + 1,
-            {
-                "id": f"{prefix}-{index:04d}",
-                "prompt": pair["input"],
-                "responses": [
-                    {"id": "output_1", "model": "output_1", "text": pair["output_1"]},
-                    {"id": "output_2", "model": "output_2", "text": pair["output_2"]},
-                ],
-                "metadata": {"source": "llmbar", "subset": prefix},
-            },
-        )
+        yield SourceRow(index + 1, row_for(f"{prefix}-{index:04d}", prefix, pair))
+
+
+def llmbar_items(path: str | Path) -> Iterator[SourceRow]:
+    def item(item_id: str, subset: str, pair: dict) -> dict:
+        return {
+            "id": item_id,
+            "prompt": pair["input"],
+            "responses": [
+                {"id": "output_1", "model": "output_1", "text": pair["output_1"]},
+                {"id": "output_2", "model": "output_2", "text": pair["output_2"]},
+            ],
+            "metadata": {"source": "llmbar", "subset": subset},
+        }
+
+    return _llmbar_rows(path, item)
 
 
 def llmbar_judgments(path: str | Path, question_id: str, rater: str = "llmbar-gold") -> Iterator[SourceRow]:
-    path = Path(path)
-    prefix = stem(path)
-    for index, pair in _llmbar_pairs(path):
-        problem = _llmbar_check(pair)
-        if problem:
-            yield SourceRow(index + 1, None, ("", problem))
-            continue
-        yield SourceRow(
-            index + 1,
-            {
-                "item_id": f"{prefix}-{index:04d}",
-                "rater": rater,
-                "answers": {question_id: {"choice": f"output_{int(pair['label'])}"}},
-            },
-        )
+    def judgment(item_id: str, subset: str, pair: dict) -> dict:
+        return {
+            "item_id": item_id,
+            "rater": rater,
+            "answers": {question_id: {"choice": f"output_{int(pair['label'])}"}},
+        }
+
+    return _llmbar_rows(path, judgment)
 
 
 # -- Anthropic HH --------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, and_, bindparam, cast, exists, func, insert, or_, select, update
+from sqlalchemy import Integer, String, Text, bindparam, cast, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -80,20 +80,19 @@ def _now_param():
     return bindparam("now", type_=_leases.c.expires_at.type)
 
 
-def _open_live_leases(item_id):
-    """Count of the item's open, unexpired live leases (few at any time)."""
+def _open_live_leases(item_id, excluding_lease: bool = False):
+    """Count of the item's open, unexpired live leases (few at any time); with
+    ``excluding_lease``, not counting the lease given as the ``excluding_lease`` parameter."""
     lease = _leases.alias("open_lease")
-    return (
-        select(func.count())
-        .select_from(lease)
-        .where(
-            lease.c.item_id == item_id,
-            lease.c.purpose == LeasePurpose.LIVE,
-            lease.c.completed_at.is_(None),
-            lease.c.expires_at > _now_param(),
-        )
-        .scalar_subquery()
-    )
+    conditions = [
+        lease.c.item_id == item_id,
+        lease.c.purpose == LeasePurpose.LIVE,
+        lease.c.completed_at.is_(None),
+        lease.c.expires_at > _now_param(),
+    ]
+    if excluding_lease:
+        conditions.append(lease.c.id != bindparam("excluding_lease", type_=lease.c.id.type))
+    return select(func.count()).select_from(lease).where(*conditions).scalar_subquery()
 
 
 def _live_judgments(item_id):
@@ -389,27 +388,20 @@ def _task_from_row(session: Session, row) -> RatingTask:
     return _task(session, row.id, row.item_id, version, list(row.display_order), row.issued_at, row.expires_at)
 
 
+_UNSEEN_GOLD = (
+    select(_items.c.id)
+    .where(
+        _items.c.project_id == bindparam("project_id", type_=_items.c.project_id.type),
+        _items.c.is_gold.is_(True),
+        ~_seen(),
+    )
+    .order_by(_items.c.id)
+)
+
+
 def _gold_candidate(session: Session, project: Project, rater: User, now: datetime, rng: random.Random) -> int | None:
-    ids = session.scalars(
-        select(Item.id)
-        .where(Item.project_id == project.id, Item.is_gold.is_(True), ~_seen_by(rater, now))
-        .order_by(Item.id)
-    ).all()
+    ids = session.scalars(_UNSEEN_GOLD, {"project_id": project.id, "rater_id": rater.id, "now": now}).all()
     return rng.choice(ids) if ids else None
-
-
-def _seen_by(rater: User, now: datetime):
-    """Items the rater holds, has finished or skipped, or has judged (ORM form, for the
-    rarer gold and repeat draws)."""
-    leased = exists().where(
-        Lease.item_id == Item.id,
-        Lease.rater_id == rater.id,
-        or_(Lease.completed_at.is_not(None), Lease.expires_at > now),
-    )
-    judged = exists().where(
-        Judgment.item_id == Item.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None)
-    )
-    return or_(leased, judged)
 
 
 def _repeat_candidate(session: Session, project: Project, rater: User, rng: random.Random) -> Judgment | None:
@@ -577,23 +569,14 @@ def _live_candidate(session: Session, project: Project, rater: User, now: dateti
     return item
 
 
+_ITEM_ID = bindparam("item_id", type_=_items.c.id.type)
+_ROOM_BESIDES_LEASE = select(_live_judgments(_ITEM_ID) + _open_live_leases(_ITEM_ID, excluding_lease=True))
+
+
 def item_has_room(session: Session, project: Project, item_id: int, now: datetime, excluding_lease: int) -> bool:
     """Whether one more judgment fits on the item, not counting the given lease."""
-    judged = session.scalar(
-        select(func.count()).where(Judgment.item_id == item_id, Judgment.superseded_by_id.is_(None))
-    )
-    leased = session.scalar(
-        select(func.count()).where(
-            and_(
-                Lease.item_id == item_id,
-                Lease.purpose == LeasePurpose.LIVE,
-                Lease.completed_at.is_(None),
-                Lease.expires_at > now,
-                Lease.id != excluding_lease,
-            )
-        )
-    )
-    return judged + leased < project.overlap_k
+    taken = session.scalar(_ROOM_BESIDES_LEASE, {"item_id": item_id, "now": now, "excluding_lease": excluding_lease})
+    return taken < project.overlap_k
 
 
 def task_for_lease(session: Session, rater: User, lease_id: int) -> RatingTask:

@@ -155,19 +155,7 @@ def record_judgment(
     document = version_document(session, lease.rubric_version_id, lease.content_sha256)
     answers = normalize_answers(answers)
     validate_judgment(document, answers, lease.content_sha256)
-    values = {
-        "project_id": lease.project_id,
-        "item_id": lease.item_id,
-        "rater_id": rater.id,
-        "rubric_version_id": lease.rubric_version_id,
-        "lease_id": lease.id,
-        "answers": to_canonical(document, answers, lease.display_order),
-        "display_order": list(lease.display_order),
-        "issued_at": lease.issued_at,
-        "submitted_at": now,
-        "duration_ms": _duration_ms(lease.issued_at, now),
-        "idempotency_key": idempotency_key,
-    }
+    values = {**_answered(lease, rater, document, answers, idempotency_key, now), "issued_at": lease.issued_at}
     record, *then = _RECORD[dialect]
     params = {f"j_{name}": value for name, value in values.items()}
     judgment_id = execute_core(session, record, params).scalar()
@@ -186,6 +174,23 @@ def record_judgment(
 
 def _duration_ms(issued_at: datetime, now: datetime) -> int:
     return max(0, int((now - issued_at).total_seconds() * 1000))
+
+
+def _answered(lease, rater: User, document, answers, idempotency_key: str, now: datetime) -> dict[str, Any]:
+    """The fields a judgment and a repeat judgment share: who answered what on ``lease``
+    (a ``Lease`` or a row with its columns), stored in canonical orientation."""
+    return {
+        "project_id": lease.project_id,
+        "item_id": lease.item_id,
+        "rater_id": rater.id,
+        "rubric_version_id": lease.rubric_version_id,
+        "lease_id": lease.id,
+        "answers": to_canonical(document, answers, lease.display_order),
+        "display_order": list(lease.display_order),
+        "submitted_at": now,
+        "duration_ms": _duration_ms(lease.issued_at, now),
+        "idempotency_key": idempotency_key,
+    }
 
 
 def _record_on_lease(
@@ -212,19 +217,7 @@ def _record_on_lease(
     validate_judgment(document, answers, lease.rubric_version.content_sha256)
     if lease.purpose == LeasePurpose.REPEAT:
         return _recorded(lease, _record_repeat(session, rater, lease, document, answers, idempotency_key, now), True)
-    judgment = Judgment(
-        project_id=lease.project_id,
-        item_id=lease.item_id,
-        rater_id=rater.id,
-        rubric_version_id=lease.rubric_version_id,
-        lease_id=lease.id,
-        answers=to_canonical(document, answers, lease.display_order),
-        display_order=list(lease.display_order),
-        issued_at=lease.issued_at,
-        submitted_at=now,
-        duration_ms=_duration_ms(lease.issued_at, now),
-        idempotency_key=idempotency_key,
-    )
+    judgment = Judgment(**_answered(lease, rater, document, answers, idempotency_key, now), issued_at=lease.issued_at)
     try:
         with session.begin_nested():
             session.add(judgment)
@@ -255,19 +248,7 @@ def _record_repeat(session: Session, rater: User, lease: Lease, document, answer
     )
     if original is None:
         raise Conflict("the judgment this repeat checks is gone; here is the next item")
-    repeat = RepeatJudgment(
-        project_id=lease.project_id,
-        item_id=lease.item_id,
-        rater_id=rater.id,
-        original_id=original.id,
-        rubric_version_id=lease.rubric_version_id,
-        lease_id=lease.id,
-        answers=to_canonical(document, answers, lease.display_order),
-        display_order=list(lease.display_order),
-        submitted_at=now,
-        duration_ms=_duration_ms(lease.issued_at, now),
-        idempotency_key=idempotency_key,
-    )
+    repeat = RepeatJudgment(**_answered(lease, rater, document, answers, idempotency_key, now), original_id=original.id)
     try:
         with session.begin_nested():
             session.add(repeat)

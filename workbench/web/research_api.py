@@ -17,6 +17,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 from ..domain import Role
 from ..errors import FieldError, InvalidInput
 from ..export import AGGREGATES, SHAPES, TIE_POLICIES, export_preferences
+from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
 from ..services.import_formats import rows_from_bytes
@@ -33,22 +34,6 @@ RESEARCH = (Role.RESEARCHER, Role.ADMIN)
 MAX_PAGE = 1000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_RESAMPLES = 10_000
-
-
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if dataclasses.is_dataclass(value):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if hasattr(value, "value") and not isinstance(value, int | float | str):
-        return value.value
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    return value
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -115,7 +100,7 @@ def agreement(project_id: int):
                 "question": qa.question_id,
                 "label": qa.question_label,
                 "rubric_version": qa.rubric_version,
-                **{k: _jsonable(v) for k, v in dataclasses.asdict(qa.result).items()},
+                **{k: jsonable(v) for k, v in dataclasses.asdict(qa.result).items()},
             }
             for qa in results
         ]
@@ -130,7 +115,7 @@ def raters(project_id: int):
     thresholds = parse_thresholds(current_app.config.get("CALIBRATION_THRESHOLDS"))
     report = rater_calibration(session, project, request.args.get("question") or None, thresholds)
     rows = [
-        {**_jsonable(r.calibration), "user_id": r.user_id, "rater": r.name, "machine": r.is_machine} for r in report.rows
+        {**jsonable(r.calibration), "user_id": r.user_id, "rater": r.name, "machine": r.is_machine} for r in report.rows
     ]
     return jsonify(question=report.question.key, raters=rows)
 
@@ -143,7 +128,7 @@ def leaderboard(project_id: int):
     board = project_leaderboard(
         session, project, request.args.get("question") or None, n_resamples=_int_arg("bootstrap", 1000, 1, MAX_RESAMPLES)
     )
-    return jsonify(_jsonable(board))
+    return jsonify(jsonable(board))
 
 
 @bp.get("/projects/<int:project_id>/export")
