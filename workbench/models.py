@@ -245,12 +245,15 @@ class Judgment(Base):
             postgresql_where=text("superseded_by_id IS NULL"),
         ),
         Index("ix_judgments_project_version", "project_id", "rubric_version_id", "item_id"),
+        # A rater's judgments; with the item, the next-item walk's "judged by this rater"
+        # probe is one exact lookup whichever of this and the unique index the planner takes.
+        Index("ix_judgments_rater_item", "rater_id", "item_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
-    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"))
     lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id", ondelete="SET NULL"))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
