@@ -1,6 +1,6 @@
 """Schema migrations through Alembic, configured in code (no alembic.ini). No Flask.
 
-``cli.py`` exposes these as ``workbench db ...``; tests call them directly. The migration
+``workbench.cli`` exposes these as ``workbench db ...``; tests call them directly. The migration
 scripts live in ``migrations/`` at the repository root, or inside the package in a wheel
 (``paths.resource_dir`` finds either).
 

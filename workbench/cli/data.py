@@ -1,0 +1,182 @@
+"""Data in and out: importing items and judgments, exporting datasets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from ..config import load_settings
+from ..errors import InvalidInput, WorkbenchError
+from . import fail, main, open_session, report_failure
+
+# -- import and export ------------------------------------------------------------------
+
+
+IMPORT_FORMATS = ["auto", "jsonl", "csv", "parquet", "llmbar", "hh"]
+
+
+def _import_source(file: str, fmt: str, bar=None):
+    """(rows, unit, total units or None) of FILE; adapters have no known total."""
+    from ..services.import_formats import open_source
+
+    if fmt in ("llmbar", "hh"):
+        return None, "line", None
+    source = open_source(file, None if fmt == "auto" else fmt, progress=bar)
+    return source.rows, source.unit, source.total
+
+
+def _write_rejects(report_path: Path, rejected) -> None:
+    with open(report_path, "w", encoding="utf-8") as fh:
+        for error in rejected:
+            fh.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def _progress(file: str, fmt: str, show: bool):
+    """A progress bar over the file's bytes (rows for Parquet), on stderr."""
+    from ..services.import_formats import guess_format
+
+    if not show or fmt in ("llmbar", "hh"):
+        yield None
+        return
+    kind = guess_format(file) if fmt == "auto" else fmt
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        length = pq.ParquetFile(file).metadata.num_rows
+    else:
+        length = Path(file).stat().st_size
+    with click.progressbar(length=length, label="importing", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _import_options(command):
+    command = click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")(command)
+    command = click.option(
+        "--report", "report_path", type=click.Path(dir_okay=False), default=None,
+        help="With --skip-invalid: where to write the rejected rows as JSON Lines (default FILE.rejected.jsonl).",
+    )(command)  # fmt: skip
+    command = click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad ones instead of importing nothing.")(command)
+    return click.option(
+        "--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="auto", show_default=True,
+        help="File layout; auto guesses from the extension (.jsonl[.gz], .csv, .parquet). llmbar and hh read those published datasets.",
+    )(command)  # fmt: skip
+
+
+def _finish_import(report, file: str, report_path: str | None, skip_invalid: bool) -> None:
+    if skip_invalid and report.rejected:
+        target = Path(report_path or f"{file}.rejected.jsonl")
+        _write_rejects(target, report.rejected)
+        click.echo(f"skipped {report.skipped} row(s) with {len(report.rejected)} problem(s); details in {target}")
+
+
+@main.command("import")
+@click.argument("project")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_import_options
+def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool):
+    """Import items from FILE (JSON Lines, CSV, Parquet, LLMBar, Anthropic HH) into PROJECT; all rows or none."""
+    from ..services.adapters import adapter_items
+    from ..services.imports import import_rows
+    from ..services.projects import resolve_project
+
+    try:
+        with open_session() as session, _progress(file, fmt, progress) as bar:
+            if fmt in ("llmbar", "hh"):
+                rows, unit = adapter_items(fmt, file), "line"
+            else:
+                rows, unit, _ = _import_source(file, fmt, bar)
+            report = import_rows(session, resolve_project(session, project), rows, skip_invalid=skip_invalid, unit=unit)
+        click.echo(f"imported {report.imported} item(s); {report.duplicates} already present, left unchanged")
+        _finish_import(report, file, report_path, skip_invalid)
+    except (WorkbenchError, ValueError) as exc:
+        fail(f"error: {exc}")
+
+
+@main.command("import-judgments")
+@click.argument("project")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_import_options
+@click.option("--question", default=None, help="For llmbar/hh: the pairwise question the labels answer; default: the first.")
+@click.option("--rater", default=None, help="For llmbar/hh: the external rater name given to the labels.")
+def import_judgments_command(
+    project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater
+):
+    """Import judgments {item_id, rater, answers, submitted_at?} from FILE; raters become external raters."""
+    from ..services.adapters import adapter_judgments
+    from ..services.judgment_import import import_judgments
+    from ..services.projects import resolve_project
+    from ..services.rubrics import current_version
+
+    try:
+        with open_session() as session, _progress(file, fmt, progress) as bar:
+            target = resolve_project(session, project)
+            if fmt in ("llmbar", "hh"):
+                document = current_version(session, target).document
+                qid = question or next((q["id"] for q in document["questions"] if q["type"] == "pairwise"), None)
+                if qid is None:
+                    raise InvalidInput(f"project {target.name!r} has no pairwise question for {fmt} labels")
+                rows, unit = adapter_judgments(fmt, file, qid, rater), "line"
+            else:
+                rows, unit, _ = _import_source(file, fmt, bar)
+            report = import_judgments(session, target, rows, skip_invalid=skip_invalid, unit=unit)
+        click.echo(
+            f"imported {report.imported} judgment(s); {report.duplicates} already present, left unchanged; "
+            f"{report.raters_created} new external rater(s)"
+        )
+        _finish_import(report, file, report_path, skip_invalid)
+    except (WorkbenchError, ValueError) as exc:
+        fail(f"error: {exc}")
+
+
+@main.command("export")
+@click.argument("project")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--question", default=None, help="Pairwise question to export; default: the first.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "both"]), default="both", show_default=True)
+@click.option("--shape", type=click.Choice(["auto", "standard", "conversational", "kto", "reward"]), default="auto", show_default=True)
+@click.option(
+    "--aggregate", type=click.Choice(["majority", "mean_strength", "dawid_skene", "per_rater"]), default="majority",
+    show_default=True, help="How the ratings of an item become rows; per_rater writes one row per judgment.",
+)  # fmt: skip
+@click.option("--ties", type=click.Choice(["drop", "keep", "split"]), default="drop", show_default=True)
+@click.option("--min-raters", default=1, show_default=True)
+@click.option("--min-agreement", default=0.0, show_default=True, help="Drop items whose top choice has a smaller share.")
+@click.option("--rubric-version", type=int, default=None, help="Only judgments made under this rubric version.")
+@click.option("--exclude-flagged", is_flag=True, help="Leave out every rater the calibration flags.")
+@click.option("--include-gold", is_flag=True, help="Keep gold items and honeypots (left out by default).")
+@click.option("--alpha-resamples", default=1000, show_default=True, help="Bootstrap resamples for alpha's CI in the manifest.")
+@click.option("--judgments", "raw", is_flag=True, help="Export the raw judgments (one row per judgment) instead.")
+def export_command(
+    project: str, out_dir: str, question: str | None, fmt: str, shape: str, aggregate: str, ties: str,
+    min_raters: int, min_agreement: float, rubric_version: int | None, exclude_flagged: bool,
+    include_gold: bool, alpha_resamples: int, raw: bool,
+):  # fmt: skip
+    """Export PROJECT's preferences (TRL shapes, JSONL/Parquet) with manifest.json and a dataset card."""
+    from ..export import export_judgments, export_preferences
+    from ..services.calibration import parse_thresholds
+    from ..services.projects import resolve_project
+
+    formats = ("jsonl", "parquet") if fmt == "both" else (fmt,)
+    try:
+        with open_session() as session:
+            target = resolve_project(session, project)
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            if raw:
+                summary = export_judgments(session, target, Path(out_dir), formats=formats, include_gold=include_gold)
+            else:
+                summary = export_preferences(
+                    session, target, Path(out_dir), question_id=question, min_raters=min_raters, shape=shape,
+                    formats=formats, aggregate=aggregate, ties=ties, min_agreement=min_agreement,
+                    rubric_version=rubric_version, exclude_flagged_raters=exclude_flagged,
+                    calibration_thresholds=parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"]),
+                    include_gold=include_gold, alpha_resamples=alpha_resamples,
+                )  # fmt: skip
+        click.echo(json.dumps(dataclasses.asdict(summary), default=str, indent=2))
+    except WorkbenchError as exc:
+        report_failure(exc)
