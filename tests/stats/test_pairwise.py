@@ -12,16 +12,14 @@ import numpy as np
 import pytest
 
 from workbench.domain import PairChoice
+from workbench.stats.agreement_pairs import agreement_between, cohens_kappa, percent_agreement
 from workbench.stats.pairwise import (
     OUTCOME_OF_CHOICE,
     Leaderboard,
-    agreement_between,
     bradley_terry,
     bradley_terry_from_counts,
-    cohens_kappa,
     elo_scale,
     leaderboard,
-    percent_agreement,
     ranks_from_intervals,
     win_matrix,
     win_rate,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from ..errors import InvalidInput
 from ..models import Item, Judgment, Project, Response, User
-from ..stats.pairwise import Leaderboard, agreement_between, leaderboard
+from ..stats.agreement_pairs import agreement_between
+from ..stats.pairwise import Leaderboard, leaderboard
 from .rubrics import current_version
 
 OUTCOME = {"A": 1.0, "B": 0.0, "tie": 0.5}

@@ -1,7 +1,7 @@
 """Two raters on the items both judged: confusion matrix, Cohen's kappa, Scott's pi, alpha.
 
 Pure functions over arrays of value codes (indexes into a value domain), one entry per
-shared unit. Kappa uses each rater's own marginals (``stats.pairwise.cohens_kappa``),
+shared unit. Kappa uses each rater's own marginals (``stats.agreement_pairs.cohens_kappa``),
 Scott's pi the pooled marginals; Krippendorff's alpha is computed from the per-unit value
 counts (two values per unit) at the question's level of measurement.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain import Level
+from .agreement_pairs import cohens_kappa, percent_agreement
 from .alpha import krippendorff_alpha
-from .pairwise import cohens_kappa, percent_agreement
 
 __all__ = ["TwoRaterAgreement", "confusion_matrix", "scotts_pi", "two_rater_agreement"]
 

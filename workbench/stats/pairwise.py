@@ -1,5 +1,7 @@
 """Pairwise preferences: win matrices, Bradley–Terry strengths, a bootstrapped leaderboard.
 
+Agreement between two populations on the same pairs (Cohen's kappa) is in ``agreement_pairs``.
+
 Everything here works in the **canonical orientation** (DESIGN.md §5): a comparison is a
 row ``(a[i], b[i], outcome[i])`` of model indices and the score of ``a`` — 1.0 when ``a``
 (the item's first response) won, 0.0 when ``b`` won, 0.5 for a tie. Any score in
@@ -74,14 +76,10 @@ __all__ = [
     "ELO_SCALE",
     "OUTCOME_OF_CHOICE",
     "Leaderboard",
-    "PairAgreement",
-    "agreement_between",
     "bradley_terry",
     "bradley_terry_from_counts",
-    "cohens_kappa",
     "elo_scale",
     "leaderboard",
-    "percent_agreement",
     "ranks_from_intervals",
     "win_matrix",
     "win_rate",
@@ -93,10 +91,6 @@ OUTCOME_OF_CHOICE: dict[PairChoice, float] = {PairChoice.A: 1.0, PairChoice.TIE:
 #: Elo-like display scale: ``ELO_SCALE / ln(10) * strength + ELO_BASE``.
 ELO_SCALE = 400.0
 ELO_BASE = 1000.0
-
-#: Outcome categories for agreement, in contingency-table order.
-AGREEMENT_OUTCOMES = (1.0, 0.5, 0.0)
-AGREEMENT_LABELS = ("A", "tie", "B")
 
 # Upper bound on the elements of one temporary array in the bootstrap (16 MB of float64).
 _CHUNK_ELEMENTS = 1 << 21
@@ -150,24 +144,6 @@ class Leaderboard:
     @property
     def elo_ci_high(self) -> np.ndarray:
         return elo_scale(self.ci_high)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class PairAgreement:
-    """Agreement between two rater populations on the same pairwise units.
-
-    ``contingency[g, h]`` counts units where the first population's outcome is category
-    ``g`` and the second's is ``h``, categories in the order of ``labels`` (outcomes 1.0,
-    0.5, 0.0). ``kappa`` (Cohen's, over the three categories) and ``percent_agreement``
-    are ``None`` when undefined (no units; or, for kappa, chance agreement equal to 1).
-    """
-
-    n_units: int
-    percent_agreement: float | None
-    kappa: float | None
-    contingency: np.ndarray
-    labels: tuple[str, ...] = AGREEMENT_LABELS
-    method: str = "share of identical outcomes; Cohen's kappa from the 3×3 contingency table (A, tie, B)"
 
 
 # --------------------------------------------------------------------------- public API
@@ -364,56 +340,6 @@ def leaderboard(
         ci_level=float(ci_level),
         n_resamples=int(n_resamples),
         method=method,
-    )
-
-
-def cohens_kappa(contingency) -> float | None:
-    """Cohen's kappa of a square contingency table (rows: coder 1, columns: coder 2).
-
-    ``kappa = (p_o - p_e) / (1 - p_e)`` with observed agreement ``p_o = trace / n`` and chance
-    agreement ``p_e = sum_g row_g * col_g / n**2`` (each coder's own marginals). ``None``
-    when undefined: an empty table, or ``p_e == 1`` (both coders used one and the same
-    category throughout).
-    """
-    table = _contingency(contingency)
-    n = table.sum()
-    if n == 0:
-        return None
-    p_o = np.trace(table) / n
-    p_e = float(table.sum(axis=1) @ table.sum(axis=0)) / n**2
-    if math.isclose(p_e, 1.0, rel_tol=0.0, abs_tol=1e-12):
-        return None
-    return float((p_o - p_e) / (1.0 - p_e))
-
-
-def percent_agreement(contingency) -> float | None:
-    """Share of units on the diagonal of a square contingency table (``None`` if empty)."""
-    table = _contingency(contingency)
-    n = table.sum()
-    return None if n == 0 else float(np.trace(table) / n)
-
-
-def agreement_between(a_outcomes, b_outcomes) -> PairAgreement:
-    """Agreement of two rater populations (e.g. humans vs LLM judges) on the same pairs.
-
-    ``a_outcomes[k]`` and ``b_outcomes[k]`` are the two populations' canonical outcomes for
-    unit ``k`` (1.0 A won, 0.5 tie, 0.0 B won); only these three values are accepted, so
-    aggregate several ratings per unit (e.g. majority) beforehand and drop unmatched units.
-    Returns the share of units with identical outcomes and Cohen's kappa over the three
-    categories from the 3×3 contingency table (see :func:`cohens_kappa`).
-    """
-    x = _agreement_codes(a_outcomes, "a_outcomes")
-    y = _agreement_codes(b_outcomes, "b_outcomes")
-    if x.shape != y.shape:
-        raise ValueError(f"a_outcomes and b_outcomes must have one length, got {x.size} and {y.size}")
-    k = len(AGREEMENT_OUTCOMES)
-    table = np.bincount(x * k + y, minlength=k * k).reshape(k, k).astype(np.int64)
-    table.setflags(write=False)
-    return PairAgreement(
-        n_units=int(x.size),
-        percent_agreement=percent_agreement(table),
-        kappa=cohens_kappa(table),
-        contingency=table,
     )
 
 
@@ -713,24 +639,3 @@ def _mean_length(lengths, length_model, m: int) -> np.ma.MaskedArray | None:
     n = np.bincount(owner, minlength=m)
     mean = np.divide(total, n, out=np.zeros(m), where=n > 0)
     return np.ma.MaskedArray(mean, mask=n == 0)
-
-
-def _contingency(contingency) -> np.ndarray:
-    table = np.asarray(contingency, dtype=np.float64)
-    if table.ndim != 2 or table.shape[0] != table.shape[1]:
-        raise ValueError(f"contingency table must be square, got shape {table.shape}")
-    if not np.isfinite(table).all() or (table < 0).any():
-        raise ValueError("contingency counts must be finite and non-negative")
-    return table
-
-
-def _agreement_codes(outcomes, name: str) -> np.ndarray:
-    values = np.asarray(outcomes, dtype=np.float64)
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
-    codes = np.full(values.shape, -1, dtype=np.int64)
-    for code, value in enumerate(AGREEMENT_OUTCOMES):
-        codes[values == value] = code
-    if (codes < 0).any():
-        raise ValueError(f"{name} must hold only 1.0 (A), 0.5 (tie) or 0.0 (B)")
-    return codes
