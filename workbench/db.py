@@ -61,22 +61,24 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def _ping_quietly(engine: Engine) -> None:
-    """Make the pool's pre-ping cost no round trip while the connection is plainly healthy.
+    engine.dialect.do_ping = QuietPing(engine.dialect.do_ping)
+
+
+class QuietPing:
+    """The pool's pre-ping, at no round trip while the connection is plainly healthy.
 
     A server that drops a connection (restart, ``pg_terminate_backend``, idle timeout)
     sends a final message and closes the socket, so the socket turns readable. An idle
     connection whose socket has nothing to read and whose libpq status is fine is alive as
-    far as a ``SELECT 1`` could tell; anything else gets the full ping, which fails on a
-    dead connection and makes the pool replace it.
+    far as a ``SELECT 1`` could tell; anything else gets ``full_ping`` (the dialect's
+    ``SELECT 1``), which fails on a dead connection and makes the pool replace it.
     """
-    full_ping = engine.dialect.do_ping
 
-    def do_ping(dbapi_connection) -> bool:
-        if _quiet(dbapi_connection):
-            return True
-        return full_ping(dbapi_connection)
+    def __init__(self, full_ping):
+        self.full_ping = full_ping
 
-    engine.dialect.do_ping = do_ping
+    def __call__(self, dbapi_connection) -> bool:
+        return True if _quiet(dbapi_connection) else self.full_ping(dbapi_connection)
 
 
 def _quiet(dbapi_connection) -> bool:
@@ -84,7 +86,9 @@ def _quiet(dbapi_connection) -> bool:
 
     try:
         info = dbapi_connection.info
-        if dbapi_connection.closed or info.status != ConnStatus.OK or info.transaction_status != TransactionStatus.IDLE:
+        if dbapi_connection.closed or info.status != ConnStatus.OK:
+            return False
+        if info.transaction_status != TransactionStatus.IDLE:
             return False
         readable, _, _ = _select.select([dbapi_connection.fileno()], [], [], 0)
     except (OSError, ValueError, AttributeError):

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from tests.factories import make_project
 from workbench import migrate
 from workbench.app import create_app
-from workbench.db import make_engine
+from workbench.db import QuietPing, make_engine
 from workbench.services.users import create_api_token, create_user
 
 DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
@@ -57,3 +57,38 @@ def test_dropped_connections_are_replaced(postgres_url, tmp_path):
         assert client.get("/healthz").status_code == 200
     finally:
         app.extensions["workbench"].engine.dispose()
+
+
+def test_pre_ping_skips_the_round_trip_only_while_the_connection_is_quiet(postgres_url):
+    engine = make_engine(postgres_url)
+    sent = []
+    ping = engine.dialect.do_ping
+    assert isinstance(ping, QuietPing)
+    full_ping = ping.full_ping  # the dialect's SELECT 1
+
+    def counting_full_ping(dbapi_connection):
+        sent.append(dbapi_connection)
+        return full_ping(dbapi_connection)
+
+    ping.full_ping = counting_full_ping
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        for _ in range(3):  # a healthy idle connection: no SELECT 1
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pid
+        assert sent == []
+        killer = make_engine(postgres_url)
+        with killer.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):  # until the backend is gone
+                alive = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+                if not alive.scalar():
+                    break
+                conn.execute(text("SELECT pg_sleep(0.02)"))
+        killer.dispose()
+        with engine.connect() as conn:  # the dropped connection is pinged for real and replaced
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+        assert len(sent) == 1
+    finally:
+        engine.dispose()
