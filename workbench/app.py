@@ -16,7 +16,21 @@ from .config import ensure_secret_key, load_settings
 from .db import make_engine, make_sessionmaker
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
-from .web import auth, csrf, errors, exports, health, judge, projects, quality, rater_api, research_api, rubrics, stats
+from .web import (
+    auth,
+    csrf,
+    errors,
+    exports,
+    health,
+    judge,
+    projects,
+    quality,
+    rater_api,
+    research_api,
+    rubrics,
+    sessions,
+    stats,
+)
 from .web import db as web_db
 
 CONTENT_SECURITY_POLICY = (
@@ -57,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["workbench"] = WorkbenchState(engine, make_sessionmaker(engine))
     Htmx(app)
+    sessions.init_app(app)
     web_db.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
