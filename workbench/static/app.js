@@ -46,7 +46,12 @@
 
   function toggle(selector) {
     var details = document.querySelector(selector);
-    if (details) { details.open = !details.open; }
+    if (details) {
+      // A key can arrive before htmx has wired up a freshly swapped task; wire it first,
+      // so a panel that loads on "toggle" (the word diff) always loads.
+      if (window.htmx) { window.htmx.process(details); }
+      details.open = !details.open;
+    }
     return details;
   }
 
