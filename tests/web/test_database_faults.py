@@ -46,9 +46,14 @@ def test_dropped_connections_are_replaced(postgres_url, tmp_path):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/projects/{project_id}/next", headers=headers).status_code == 204
     killer = make_engine(postgres_url)
-    with killer.begin() as conn:  # the server drops every other connection, as on a restart
+    # The server drops every other connection, as on a restart, and (the timeout) waits until
+    # they are gone: a connection dropped while it is being checked out fails with any pre-ping.
+    with killer.begin() as conn:
         killed = conn.execute(
-            text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         ).scalar()
     killer.dispose()
     assert killed >= 1
