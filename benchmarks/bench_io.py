@@ -13,7 +13,8 @@ raters, then runs ``export_preferences`` to Parquet (majority vote, manifest wit
 and a 1000-resample CI, dataset card) in a child process, and reports its wall time, the
 child's peak RSS and the machine's 1-minute load average before and after the export
 (other work on the machine slows it). Default databases: fresh SQLite files in a
-temporary folder.
+temporary folder. Last, the machine's speed before and after (``machine.reference_ms``:
+the figures scale with it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine import reference_ms
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
@@ -177,6 +179,7 @@ def main() -> None:
     if args.export_child:
         export_child(*args.export_child)
         return
+    reference = reference_ms()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.items:
@@ -196,6 +199,7 @@ def main() -> None:
                 f"peak RSS {result['peak_rss_mb']} MB (targets < 10 s, < 300 MB); "
                 f"1-minute load average {result['load'][0]:.2f} before, {result['load'][1]:.2f} after"
             )
+    print(f"machine reference: {reference:.0f} ms before, {reference_ms():.0f} ms after (lower is faster)")
 
 
 if __name__ == "__main__":

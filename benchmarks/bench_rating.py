@@ -10,9 +10,11 @@ over HTTP on loopback with API tokens:
 - sequential: one rater, 500 rounds of next + submit;
 - concurrent: 8 raters, then 32, one thread each, each bounded by 60 s and 300 rounds.
 
-Prints p50/p95/p99 ms per call, judgments per second and errors per phase; afterwards
-counts items above their overlap and duplicate (item, rater) judgments; and reports the
-server's peak RSS (all its processes) and the load average.
+Prints p50/p95/p99 ms per call, judgments per second, errors and the CPU time per
+judgment of the server, a local PostgreSQL and this client per phase; afterwards counts
+items above their overlap and duplicate (item, rater) judgments; and reports the server's
+peak RSS (all its processes), the load average, and the machine's speed before and after
+(``machine.reference_ms``: the figures scale with it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import json
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from machine import cpu_seconds, named, process_tree, reference_ms
 from sqlalchemy import func, select, text
 
 from workbench.db import make_engine, make_sessionmaker
@@ -158,18 +160,20 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def phase(name: str, port: int, project_id: int, tokens: list[str], rounds: int, seconds: float) -> Tally:
+def phase(name: str, port: int, project_id: int, tokens: list[str], rounds: int, seconds: float, usage: Usage) -> Tally:
     tallies = [Tally() for _ in tokens]
     threads = [
         threading.Thread(target=rater_loop, args=(port, project_id, token, rounds, seconds, tally))
         for token, tally in zip(tokens, tallies, strict=True)
     ]
+    before = usage.sample()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    spent = {part: used - before[part] for part, used in usage.sample().items()}
     total = Tally()
     for tally in tallies:
         total.add(tally)
@@ -179,26 +183,49 @@ def phase(name: str, port: int, project_id: int, tokens: list[str], rounds: int,
         f"submit p50/p95/p99 {pct(total.submit_ms, 50):.1f}/{pct(total.submit_ms, 95):.1f}/{pct(total.submit_ms, 99):.1f} ms; "
         f"errors {len(total.errors)}"
     )
+    if total.judgments:
+        parts = ", ".join(f"{part} {1000 * used / total.judgments:.1f} ms" for part, used in spent.items())
+        busy = sum(spent.values()) / (elapsed * (os.cpu_count() or 1))
+        print(f"    CPU per judgment: {parts}; cores busy {100 * busy:.0f}%")
     for error in total.errors[:5]:
         print("   ", error)
     return total
 
 
+@dataclass
+class Usage:
+    """CPU seconds used so far by the server's processes, the local PostgreSQL and this client."""
+
+    server_pid: int
+    postgres: bool
+
+    def sample(self) -> dict[str, float]:
+        times = os.times()
+        out = {"server": cpu_seconds(process_tree(self.server_pid))}
+        if self.postgres:
+            out["PostgreSQL"] = cpu_seconds(named("postgres"))
+        out["client"] = times.user + times.system
+        return out
+
+
 def process_tree_rss_mib(pid: int) -> float:
     """Resident memory of a process and its children, from /proc (Linux)."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
+    total = 0
+    for current in process_tree(pid):
         try:
             with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pending += [int(c) for c in children.read().split()]
+                total += sum(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
         except FileNotFoundError:
             continue
     return total / 1024
+
+
+def is_local_postgres(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        return engine.dialect.name == "postgresql" and engine.url.host in (None, "", "localhost", "127.0.0.1", "::1")
+    finally:
+        engine.dispose()
 
 
 def wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -225,6 +252,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=N_ITEMS)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
+    reference = reference_ms()
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
     project_id, tokens, import_seconds = build(url, 1 + 8 + 32, args.items)
@@ -246,10 +274,12 @@ def main() -> None:
     try:
         wait_healthy(args.port, server)
         sampler.start()
-        phase("1 rater, 500 rounds", args.port, project_id, tokens[:1], 500, 600)
-        phase("8 raters", args.port, project_id, tokens[1:9], 300, args.seconds)
-        phase("32 raters", args.port, project_id, tokens[9:41], 300, args.seconds)
+        usage = Usage(server.pid, postgres=is_local_postgres(url))
+        phase("1 rater, 500 rounds", args.port, project_id, tokens[:1], 500, 600, usage)
+        phase("8 raters", args.port, project_id, tokens[1:9], 300, args.seconds, usage)
+        phase("32 raters", args.port, project_id, tokens[9:41], 300, args.seconds, usage)
         print(f"server peak RSS {peak:.0f} MiB (all processes); load average {os.getloadavg()[0]:.2f}")
+        print(f"machine reference: {reference:.0f} ms before, {reference_ms():.0f} ms after (lower is faster)")
     finally:
         stop.set()
         server.send_signal(signal.SIGTERM)
