@@ -43,6 +43,18 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
+
+
+_CHANGES_AT_BEGIN = "workbench_changes_at_begin"
+
+
+def sqlite_wrote(connection) -> bool:
+    """Whether the SQLite transaction on ``connection`` has changed any row so far.
+
+    Other connections see none of those changes until the commit.
+    """
+    return connection.connection.dbapi_connection.total_changes != connection.info.get(_CHANGES_AT_BEGIN)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -22,7 +22,7 @@ TIE_POLICIES = ("drop", "keep", "split")
 FORMATS = ("jsonl", "parquet")
 
 # Rows read from the database per round trip, and the unit of work of the vote arithmetic.
-DEFAULT_BATCH_SIZE = 5_000
+DEFAULT_BATCH_SIZE = 2_500
 
 MARGIN = {
     "majority": "mean signed strength toward chosen (tie 0, missing strength 1)",

@@ -62,10 +62,14 @@ How it runs, per rubric version (the modules beside this one):
    judged item stay in memory. Dawid-Skene also holds three integer arrays of the
    version's ratings for its fit.
 2. ``queries.units`` streams the exportable items in external-id order (code point order
-   on every backend) with the prompt's JSON text and both responses, through a plain
-   DB-API cursor (server-side on PostgreSQL), ``batch_size`` rows at a time. Items not
-   judged under the version are left out in SQL when they are more than half of the
-   project (``JUDGED_SHARE_FOR_SQL_FILTER``), else read and dropped here.
+   on every backend) with the prompt's JSON text and both responses, ``batch_size`` rows
+   at a time. Items not judged under the version are left out in SQL when they are more
+   than half of the project (``JUDGED_SHARE_FOR_SQL_FILTER``), else read and dropped here.
+
+   Both reads go through ``queries.stream_columns``: on a SQLite file a child process
+   reads them and sends column buffers that become numpy and Arrow arrays without a
+   Python object per value (``column_stream``); elsewhere a plain DB-API cursor
+   (server-side on PostgreSQL) fetches tuples that are converted per batch.
 3. For each batch, ``votes.judge_batch`` decides all its items at once and applies the
    filters and adjudications as array operations; ``rows`` turns the kept units into
    Arrow arrays for Parquet (no Python object per cell) or Python values for JSON Lines.
@@ -113,7 +117,7 @@ from .options import (
     columns_for,
     refuse,
 )
-from .queries import fetch_batches, flagged_raters, has_message_prompts, item_count, judged_versions, units
+from .queries import flagged_raters, has_message_prompts, item_count, judged_versions, stream_columns, units
 from .rows import Prompts, UnitBatch, arrow_columns, python_columns, select_rows
 from .threads import collection_paused, read_ahead
 from .votes import (
@@ -271,9 +275,9 @@ def _export_version(
     # item, and reading the few that are not judged and dropping them here is cheaper.
     only_judged = len(votes.item_ids) < JUDGED_SHARE_FOR_SQL_FILTER * item_count(session, project)
     query = units(session, project, version, question_id, opts, only_judged)
-    with closing(read_ahead(fetch_batches(session, query, opts.batch_size))) as batches:
-        for rows in batches:
-            batch = UnitBatch.from_rows(rows, per_rater)
+    with closing(read_ahead(stream_columns(session, query, opts.batch_size))) as batches:
+        for columns in batches:
+            batch = UnitBatch.from_columns(columns, per_rater)
             pos, found = votes.locate(batch.item_pk)
             if not found.all():  # not judged (or judged after the votes were counted)
                 batch, pos = batch.subset(found), pos[found]

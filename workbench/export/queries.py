@@ -19,11 +19,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
+from operator import itemgetter
 
+import numpy as np
+import pyarrow as pa
 from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Item, Judgment, Project, Response, RubricVersion
+from .column_stream import column_batches, kinds_of, sqlite_file
 from .options import ExportOptions
 
 _cursor_names = itertools.count(1)
@@ -206,6 +210,46 @@ def units(
     )
 
 
+def stream_columns(session: Session, query, size: int) -> Iterator[list]:
+    """The rows of ``query``, ``size`` at a time, column-wise: integer columns as numpy
+    ``int64`` arrays, text columns as Arrow ``string`` arrays.
+
+    On a SQLite file a child process reads them (``column_stream``), so no Python object is
+    made per value; elsewhere they come through ``fetch_batches`` and are converted. Close
+    the returned iterator (``contextlib.closing``) to stop early.
+    """
+    kinds = kinds_of(query)
+    path = sqlite_file(session)
+    if path is not None:
+        return column_batches(path, literal_sql(session, query), kinds, size)
+    return _Columns(fetch_batches(session, query, size), kinds)
+
+
+class _Columns:
+    """``fetch_batches`` tuples turned into the columns ``column_batches`` yields."""
+
+    def __init__(self, batches: _Batches, kinds: str):
+        self.batches = batches
+        self.kinds = kinds
+
+    def __iter__(self) -> _Columns:
+        return self
+
+    def __next__(self) -> list:
+        rows = next(self.batches)
+        # Column by column with itemgetter: zip(*rows) would make one (GC-tracked) iterator
+        # per row, and a million of those set off full garbage collections.
+        return [
+            np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
+            if kind == "i"
+            else pa.array(list(map(itemgetter(i), rows)), pa.string())
+            for i, kind in enumerate(self.kinds)
+        ]
+
+    def close(self) -> None:
+        self.batches.close()
+
+
 def fetch_batches(session: Session, query, size: int) -> Iterator[list[tuple]]:
     """The rows of ``query``, ``size`` at a time, as plain tuples from a DB-API cursor.
 
@@ -219,7 +263,7 @@ def fetch_batches(session: Session, query, size: int) -> Iterator[list[tuple]]:
     """
     connection = session.connection()
     dialect = connection.dialect
-    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    sql = literal_sql(session, query)
     dbapi_connection = connection.connection.dbapi_connection
     if dialect.name == "postgresql":
         name = f"workbench_export_{next(_cursor_names)}"
@@ -234,6 +278,16 @@ def fetch_batches(session: Session, query, size: int) -> Iterator[list[tuple]]:
         with _closed_on_error(cursor):
             cursor.execute(sql)
     return _Batches(cursor, size)
+
+
+def literal_sql(session: Session, query) -> str:
+    """``query`` as SQL text for the session's database, its parameters inline.
+
+    Its parameters are ids, JSON paths and constants built here. Starts the session's
+    transaction if it has not begun.
+    """
+    dialect = session.connection().dialect
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 @contextmanager

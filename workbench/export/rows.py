@@ -15,9 +15,7 @@ with ``json.loads``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -33,46 +31,39 @@ from .votes import TIE, A, B, BatchVerdict
 
 @dataclass(frozen=True)
 class UnitBatch:
-    """One batch of ``queries.units`` rows, column-wise."""
+    """One batch of ``queries.units`` rows, column-wise: integers in numpy, text in Arrow."""
 
     item_pk: np.ndarray
-    external_id: Sequence[str]
-    prompt_json: Sequence[str | None]
-    text_a: Sequence[str | None]
-    model_a: Sequence[str | None]
-    text_b: Sequence[str | None]
-    model_b: Sequence[str | None]
+    external_id: pa.Array
+    prompt_json: pa.Array
+    text_a: pa.Array
+    model_a: pa.Array
+    text_b: pa.Array
+    model_b: pa.Array
     rater_id: np.ndarray | None = None
     own: np.ndarray | None = None
     own_strength: np.ndarray | None = None
 
     @classmethod
-    def from_rows(cls, rows: list[tuple], per_rater: bool) -> UnitBatch:
-        # Column by column with itemgetter: zip(*rows) would make one (GC-tracked) iterator
-        # per row, and a million of those set off full garbage collections.
-        def column(i: int) -> list:
-            return list(map(itemgetter(i), rows))
-
-        def integers(i: int) -> np.ndarray:
-            return np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
-
+    def from_columns(cls, columns: list, per_rater: bool) -> UnitBatch:
+        """From the columns ``queries.stream_columns`` yields for ``queries.units``."""
         extra = {}
         if per_rater:
-            extra = {"rater_id": integers(7), "own": integers(8), "own_strength": integers(9)}
-        return cls(integers(0), *(column(i) for i in range(1, 7)), **extra)
+            extra = {"rater_id": columns[7], "own": columns[8], "own_strength": columns[9]}
+        return cls(columns[0], *columns[1:7], **extra)
 
     def __len__(self) -> int:
         return len(self.item_pk)
 
     def subset(self, mask: np.ndarray) -> UnitBatch:
-        idx = np.flatnonzero(mask).tolist()
+        keep = pa.array(mask, pa.bool_())
 
         def pick(values):
             if values is None:
                 return None
             if isinstance(values, np.ndarray):
                 return values[mask]
-            return [values[i] for i in idx]
+            return values.filter(keep)
 
         return UnitBatch(*(pick(getattr(self, f)) for f in self.__dataclass_fields__))
 
@@ -84,14 +75,14 @@ _PLAIN_STRING = r'^"[^"\\\x00-\x1f]*"$'
 class Prompts:
     """The prompts of one batch, decoded from their JSON text on demand."""
 
-    def __init__(self, texts: Sequence[str | None]):
+    def __init__(self, texts: pa.Array):
         self.texts = texts
         self._arrow = None
         self._plain = None
         self._values = None
 
     def _recognise(self) -> None:
-        raw = pa.array(self.texts, pa.string())
+        raw = self.texts
         plain = pc.match_substring_regex(raw, _PLAIN_STRING)
         self._plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
         self._arrow = pc.utf8_slice_codeunits(raw, 1, -1)
@@ -111,7 +102,7 @@ class Prompts:
                 self._recognise()
             self._values = [
                 text[1:-1] if plain else (None if text is None else json.loads(text))
-                for text, plain in zip(self.texts, self._plain.tolist(), strict=True)
+                for text, plain in zip(self.texts.to_pylist(), self._plain.tolist(), strict=True)
             ]
         return self._values
 
@@ -172,11 +163,16 @@ def select_rows(
 
 
 def _check_responses(batch: UnitBatch, unit_of: np.ndarray) -> None:
-    if None not in batch.text_a and None not in batch.text_b:
+    if batch.text_a.null_count == 0 and batch.text_b.null_count == 0:
         return
+    missing = _nulls(batch.text_a) | _nulls(batch.text_b)
     for i in unit_of.tolist():
-        if batch.text_a[i] is None or batch.text_b[i] is None:
-            raise InvalidInput(f"item {batch.external_id[i]!r} is judged but lacks one of its two responses")
+        if missing[i]:
+            raise InvalidInput(f"item {batch.external_id[i].as_py()!r} is judged but lacks one of its two responses")
+
+
+def _nulls(values: pa.Array) -> np.ndarray:
+    return values.is_null().to_numpy(zero_copy_only=False)
 
 
 def _message(text: str, role: str = "assistant") -> list[dict[str, str]]:
@@ -189,7 +185,8 @@ def python_columns(
     """The selected rows as lists of Python values (what JSON Lines writes)."""
     idx = sel.unit_of.tolist()
     prefer_a = sel.prefer_a.tolist()
-    text_a, text_b, model_a, model_b = batch.text_a, batch.text_b, batch.model_a, batch.model_b
+    text_a, text_b, model_a, model_b = (c.to_pylist() for c in (batch.text_a, batch.text_b, batch.model_a, batch.model_b))
+    external_id = batch.external_id.to_pylist()
     chosen = [text_a[i] if a else text_b[i] for i, a in zip(idx, prefer_a, strict=True)]
     rejected = [text_b[i] if a else text_a[i] for i, a in zip(idx, prefer_a, strict=True)]
     chosen_model = [model_a[i] if a else model_b[i] for i, a in zip(idx, prefer_a, strict=True)]
@@ -204,7 +201,7 @@ def python_columns(
         "margin": sel.margin.tolist(),
         "n_ratings": sel.n_ratings.tolist(),
         "agreement": sel.agreement.tolist(),
-        "item_id": [batch.external_id[i] for i in idx],
+        "item_id": [external_id[i] for i in idx],
         "rubric": [slug] * len(idx),
         "rubric_version": [version.number] * len(idx),
         "rubric_version_sha256": [version.content_sha256] * len(idx),
@@ -249,8 +246,8 @@ def arrow_columns(
     every_unit = k == size and bool((sel.unit_of == np.arange(size)).all())  # the common case: no take needed
     as_chosen = pa.array(np.where(sel.prefer_a, sel.unit_of, sel.unit_of + size), pa.int64())
     as_rejected = pa.array(np.where(sel.prefer_a, sel.unit_of + size, sel.unit_of), pa.int64())
-    texts = pa.array([*batch.text_a, *batch.text_b], pa.string())  # A then B: row i + size is B's
-    models = pa.array([*batch.model_a, *batch.model_b], pa.string())
+    texts = pa.concat_arrays([batch.text_a, batch.text_b])  # A then B: row i + size is B's
+    models = pa.concat_arrays([batch.model_a, batch.model_b])
     chosen, rejected = texts.take(as_chosen), texts.take(as_rejected)
     chosen_model, rejected_model = models.take(as_chosen), models.take(as_rejected)
     prompt = prompts.plain(sel.unit_of, every_unit)
@@ -271,7 +268,7 @@ def arrow_columns(
         "margin": pa.array(sel.margin, pa.float64()),
         "n_ratings": pa.array(sel.n_ratings, pa.int32()),
         "agreement": pa.array(sel.agreement, pa.float64()),
-        "item_id": _rows(pa.array(batch.external_id, pa.string()), sel.unit_of, every_unit),
+        "item_id": _rows(batch.external_id, sel.unit_of, every_unit),
         "rubric": pa.repeat(pa.scalar(slug, pa.string()), k),
         "rubric_version": pa.repeat(pa.scalar(version.number, pa.int32()), k),
         "rubric_version_sha256": pa.repeat(pa.scalar(version.content_sha256, pa.string()), k),

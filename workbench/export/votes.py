@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 from sqlalchemy import select
@@ -27,7 +26,7 @@ from ..domain import PairChoice
 from ..models import Adjudication, Item, Project, RubricVersion
 from ..stats.dawid_skene import dawid_skene
 from .options import ExportOptions
-from .queries import exportable_items, fetch_batches, item_votes, rating_codes, ratings
+from .queries import exportable_items, item_votes, rating_codes, ratings, stream_columns
 from .threads import read_ahead
 
 A, B, TIE, NONE = 0, 1, 2, -1
@@ -170,10 +169,6 @@ def _tally(item: np.ndarray, code: np.ndarray, strength: np.ndarray) -> tuple[np
     return item[starts], count(A), count(B), count(TIE), total(A), total(B)
 
 
-def _integers(rows: list[tuple], i: int, dtype) -> np.ndarray:
-    return np.fromiter(map(itemgetter(i), rows), dtype=dtype, count=len(rows))
-
-
 def count_votes(
     session: Session, project: Project, version: RubricVersion, question_id: str, opts: ExportOptions
 ) -> VoteTable:
@@ -190,11 +185,11 @@ def count_votes(
             column.extend(values)
 
     query = rating_codes(project, version, question_id, opts.excluded)
-    with closing(read_ahead(fetch_batches(session, query, opts.batch_size))) as batches:
-        for rows in batches:
-            item = np.concatenate([held[0], _integers(rows, 0, np.int64)])
-            code = np.concatenate([held[1], _integers(rows, 1, np.int8)])
-            strength = np.concatenate([held[2], _integers(rows, 2, np.int64)])
+    with closing(read_ahead(stream_columns(session, query, opts.batch_size))) as batches:
+        for items, codes, strengths in batches:
+            item = np.concatenate([held[0], items])
+            code = np.concatenate([held[1], codes.astype(np.int8)])
+            strength = np.concatenate([held[2], strengths])
             last = int(np.searchsorted(item, item[-1]))
             held = (item[last:], code[last:], strength[last:])
             if last:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from .threads import WriteBehind
 
-PARQUET_BATCH_ROWS = 16_384
+PARQUET_BATCH_ROWS = 8_192
 
 
 @dataclass(frozen=True)
