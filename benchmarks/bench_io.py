@@ -11,7 +11,7 @@ Export: fills a second database (not timed) with ``--preferences`` pairwise item
 100-character prompt, two 200-character responses) and one judgment each from 100
 raters, then runs ``export_preferences`` to Parquet (majority vote, manifest with alpha
 and a 1000-resample CI, dataset card) in a child process, and reports its wall time, the
-child's peak RSS and the machine's 1-minute load average before and after the export
+child's peak RSS (with the database readers it starts, sampled) and the machine's 1-minute load average before and after the export
 (other work on the machine slows it). Default databases: fresh SQLite files in a
 temporary folder. Last, the machine's speed before and after (``machine.reference_ms``:
 the figures scale with it).
@@ -31,7 +31,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from machine import reference_ms
+from machine import TreeMemory, reference_ms
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
@@ -161,11 +161,16 @@ def export_child(url: str, out: str) -> None:
     with Session(engine) as session:
         project = session.query(Project).filter_by(name="export").one()
         load_before = os.getloadavg()[0]
+        sampler = TreeMemory(os.getpid())
         start = time.perf_counter()
         summary = export_preferences(session, project, out, formats=("parquet",))
         seconds = time.perf_counter() - start
         load_after = os.getloadavg()[0]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sampler.stop()
+    # This process's own peak, or the largest sum of its and its reader processes' resident
+    # memory seen while it ran. (The kernel's peak for a started process also counts the
+    # parent's pages it shared before its exec, so RUSAGE_CHILDREN would overstate it.)
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sampler.peak_mib)
     print(json.dumps({"rows": summary.rows, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1), "load": [round(load_before, 2), round(load_after, 2)]}))
 
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from machine import cpu_seconds, named, process_tree, reference_ms
+from machine import cpu_seconds, named, process_tree, reference_ms, rss_mib
 from sqlalchemy import func, select, text
 
 from workbench.db import make_engine, make_sessionmaker
@@ -208,18 +208,6 @@ class Usage:
         return out
 
 
-def process_tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children, from /proc (Linux)."""
-    total = 0
-    for current in process_tree(pid):
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total += sum(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        except FileNotFoundError:
-            continue
-    return total / 1024
-
-
 def is_local_postgres(url: str) -> bool:
     engine = make_engine(url)
     try:
@@ -268,7 +256,7 @@ def main() -> None:
     def sample():
         nonlocal peak
         while not stop.wait(0.5):
-            peak = max(peak, process_tree_rss_mib(server.pid))
+            peak = max(peak, rss_mib(process_tree(server.pid)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     try:

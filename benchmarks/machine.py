@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import threading
 import time
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -76,3 +77,39 @@ def named(command: str) -> list[int]:
 def cpu_seconds(pids: list[int]) -> float:
     """CPU time (user + system) the processes have used so far; vanished ones count 0."""
     return sum(_cpu(fields) for fields in map(_stat, pids) if fields is not None)
+
+
+def _status(pid: int, field: str) -> int:
+    """A ``kB`` field of ``/proc/PID/status``; 0 when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return sum(int(line.split()[1]) for line in fh if line.startswith(field))
+    except OSError:
+        return 0
+
+
+def rss_mib(pids: list[int]) -> float:
+    """Resident memory of the processes, summed; vanished ones count 0."""
+    return sum(_status(pid, "VmRSS:") for pid in pids) / 1024
+
+
+class TreeMemory:
+    """Samples the resident memory of a process and its descendants every ``interval`` s."""
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        self.pid = pid
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            own = _status(self.pid, "VmSize:")
+            # A child between its fork and its exec still shows the parent's memory: skip it.
+            pids = [p for p in process_tree(self.pid) if p == self.pid or _status(p, "VmSize:") != own]
+            self.peak_mib = max(self.peak_mib, rss_mib(pids))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
