@@ -11,10 +11,10 @@ Export: fills a second database (not timed) with ``--preferences`` pairwise item
 100-character prompt, two 200-character responses) and one judgment each from 100
 raters, then runs ``export_preferences`` to Parquet (majority vote, manifest with alpha
 and a 1000-resample CI, dataset card) in a child process, and reports its wall time, the
-child's peak RSS (with the database readers it starts, sampled) and the machine's 1-minute load average before and after the export
-(other work on the machine slows it). Default databases: fresh SQLite files in a
-temporary folder. Last, the machine's speed before and after (``machine.reference_ms``:
-the figures scale with it).
+child's peak RSS (with the database readers it starts, sampled) and the machine's
+1-minute load average before and after the export (other work on the machine slows it).
+Default databases: fresh SQLite files in a temporary folder. Last, the machine's speed
+before and after (``machine.reference_ms``: the figures scale with it).
 """
 
 from __future__ import annotations

@@ -44,16 +44,14 @@ def sqlite_file(session: Session) -> str | None:
     """The SQLite database file behind ``session``, or None when it is not one, or when the
     session's transaction has written rows (another connection would not see them)."""
     url = session.get_bind().url
-    if url.get_backend_name() != "sqlite" or url.query:
-        return None
-    session.flush()
-    if sqlite_wrote(session.connection()):
-        return None
     database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    if url.get_backend_name() != "sqlite" or url.query or database in ("", ":memory:") or database.startswith("file:"):
         return None
     path = Path(database)
-    return str(path.resolve()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    session.flush()
+    return None if sqlite_wrote(session.connection()) else str(path.resolve())
 
 
 def kinds_of(query) -> str:
@@ -132,7 +130,6 @@ class _ColumnBatches:
         while filled < size:
             got = self.process.stdout.readinto(view[filled:])
             if not got:
-                self.process.wait()
                 self._fail()
             filled += got
         return buffer
@@ -140,11 +137,12 @@ class _ColumnBatches:
     def _read(self, size: int) -> bytes:
         data = self.process.stdout.read(size)
         if len(data) != size:
-            self.process.wait()
             self._fail()
         return data
 
     def _fail(self) -> None:
+        """The child stopped short or failed: raise what it wrote to stderr."""
+        self.process.wait()
         self._errors.seek(0)
         message = self._errors.read().decode("utf-8", "replace").strip()
         self.close()

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from ..models import Item, Judgment, Project, Response, RubricVersion
 from .column_stream import column_batches, kinds_of, sqlite_file
 from .options import ExportOptions
+from .sqlite_columns import INTEGER
 
 _cursor_names = itertools.count(1)
 
@@ -241,7 +242,7 @@ class _Columns:
         # per row, and a million of those set off full garbage collections.
         return [
             np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
-            if kind == "i"
+            if kind == INTEGER
             else pa.array(list(map(itemgetter(i), rows)), pa.string())
             for i, kind in enumerate(self.kinds)
         ]

@@ -22,7 +22,7 @@ class CookieSessions(SecureCookieSessionInterface):
     def get_signing_serializer(self, app: Flask):
         if not app.secret_key:
             return None
-        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.config.get("SESSION_COOKIE_NAME"))
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         serializer = self._serializers.get(key)
         if serializer is None:
             serializer = self._serializers[key] = super().get_signing_serializer(app)
