@@ -2,7 +2,7 @@
 
     python benchmarks/bench_io.py [--items 100000] [--preferences 1000000] [--database-url URL]
 
-Import: writes a JSON Lines file of pairwise items shaped like ``shared/bench/WORKLOAD.md``
+Import: writes a JSON Lines file of pairwise items shaped like the workload in ``docs/benchmarks.md``
 (a 200-character prompt and two 500-character responses), then times
 ``import_rows`` over it (read, check every row, insert) plus the commit, on a fresh
 database.

@@ -1,4 +1,4 @@
-"""Rating throughput over the rater JSON API, on the workload of ../shared/bench/WORKLOAD.md.
+"""Rating throughput over the rater JSON API, on the workload described in docs/benchmarks.md.
 
     python benchmarks/bench_rating.py [--database-url URL] [--workers N] [--threads T]
 

@@ -19,7 +19,7 @@ from workbench.db import Base, make_engine
 
 TEST_DATABASE_URL = os.environ.get("WORKBENCH_TEST_DATABASE_URL", "")
 REQUIRE_SERVICES = os.environ.get("WORKBENCH_REQUIRE_SERVICES") == "1"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -107,10 +107,10 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    path = SHARED / "data"
-    assert path.is_dir(), f"reference data folder {path} is missing (it sits beside the repository as ../shared)"
-    return path
+def reference_data() -> Path:
+    """Published reference data copied into ``tests/data`` (sources in its ``SOURCES.md``)."""
+    assert DATA.is_dir(), f"reference data folder {DATA} is missing"
+    return DATA
 
 
 class AuthActions:

@@ -29,28 +29,28 @@ RELIABILITY_CASES = [
 ]
 
 
-def test_cases_cover_every_published_value(shared_data):
-    expected = json.loads((shared_data / "reliability" / "expected.json").read_text())
+def test_cases_cover_every_published_value(reference_data):
+    expected = json.loads((reference_data / "reliability" / "expected.json").read_text())
     published = {(f, level, value) for f, entry in expected.items() for level, value in entry["published_alpha"].items()}
     assert published == set(RELIABILITY_CASES)
 
 
 @pytest.mark.parametrize(("file", "level", "published"), RELIABILITY_CASES)
-def test_alpha_reproduces_published_values(runner, shared_data, file, level, published):
-    result = runner.invoke(main, ["alpha", str(shared_data / "reliability" / file), "--level", level, "--json"])
+def test_alpha_reproduces_published_values(runner, reference_data, file, level, published):
+    result = runner.invoke(main, ["alpha", str(reference_data / "reliability" / file), "--level", level, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["alpha"] == pytest.approx(published, abs=1e-3)
 
 
-def test_alpha_human_output_with_bootstrap(runner, shared_data):
-    result = runner.invoke(main, ["alpha", str(shared_data / "reliability" / "krippendorff-2018-p290.csv"), "--level", "ordinal", "--bootstrap", "500"])
+def test_alpha_human_output_with_bootstrap(runner, reference_data):
+    result = runner.invoke(main, ["alpha", str(reference_data / "reliability" / "krippendorff-2018-p290.csv"), "--level", "ordinal", "--bootstrap", "500"])
     assert result.exit_code == 0, result.output
     assert "Krippendorff's alpha (ordinal) = 0.81" in result.output
     assert "95% CI [" in result.output
 
 
-def test_alpha_refuses_a_numeric_level_for_letters(runner, shared_data):
-    result = runner.invoke(main, ["alpha", str(shared_data / "reliability" / "krippendorff-2004-p227.csv"), "--level", "interval"])
+def test_alpha_refuses_a_numeric_level_for_letters(runner, reference_data):
+    result = runner.invoke(main, ["alpha", str(reference_data / "reliability" / "krippendorff-2004-p227.csv"), "--level", "interval"])
     assert result.exit_code == 1
     assert "only --level nominal" in result.output
 

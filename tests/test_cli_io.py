@@ -24,13 +24,13 @@ def _ok(runner, *args):
     return result.output
 
 
-def test_llmbar_through_the_cli(runner, cli_db, shared_data, tmp_path):
+def test_llmbar_through_the_cli(runner, cli_db, reference_data, tmp_path):
     rubric = tmp_path / "better.json"
     rubric.write_text(json.dumps(ONE_QUESTION))
     _ok(runner, "db", "upgrade")
     _ok(runner, "rubrics", "load", rubric)
     _ok(runner, "projects", "create", "bar", "--rubric", ONE_QUESTION["slug"])
-    data = shared_data / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
+    data = reference_data / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
     pairs = json.loads(data.read_text(encoding="utf-8"))
     assert "imported 100 item(s)" in _ok(runner, "import", "bar", data, "--format", "llmbar")
     out = _ok(runner, "import-judgments", "bar", data, "--format", "llmbar")

@@ -31,7 +31,7 @@ from workbench.services.projects import create_project
 from workbench.services.rubrics import load_rubric
 
 LLMBAR = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
+    Path(__file__).resolve().parents[1] / "data" / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
 )
 _keys = itertools.count(1)
 
@@ -469,7 +469,7 @@ def test_aggregate_pair_without_database():
 
 def test_llmbar_labelled_winners_are_exported_as_chosen(session, tmp_path):
     if not LLMBAR.is_file():
-        pytest.fail(f"reference data {LLMBAR} is missing (it sits beside the repository in ../shared)")
+        pytest.fail(f"reference data {LLMBAR} is missing")
     pairs = [p for p in json.loads(LLMBAR.read_text(encoding="utf-8")) if p["output_1"] != p["output_2"]][:20]
     assert len(pairs) == 20
     project = make_project(session, overlap_k=3)

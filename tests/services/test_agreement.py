@@ -43,8 +43,8 @@ def make_rater(session):
     return create_user(session, f"agree-rater{next(_n)}@example.org", "rater", None)
 
 
-def read_table(shared_data, name: str):
-    return parse_reliability_table((shared_data / "reliability" / name).read_text(encoding="utf-8"))
+def read_table(reference_data, name: str):
+    return parse_reliability_table((reference_data / "reliability" / name).read_text(encoding="utf-8"))
 
 
 def make_items(session, project, unit_ids, n_responses: int) -> dict[int, str]:
@@ -103,16 +103,16 @@ def single_project(session, rubric_doc=None, name="p290"):
     return create_project(session, name, slug, overlap_k=4)
 
 
-def p290_values(shared_data) -> tuple[list[str], list[list[int]]]:
-    table = read_table(shared_data, "krippendorff-2018-p290.csv")
+def p290_values(reference_data) -> tuple[list[str], list[list[int]]]:
+    table = read_table(reference_data, "krippendorff-2018-p290.csv")
     assert table.matrix.shape == (4, 12)
     values = [[int(v) for v in table.matrix[:, u] if not np.isnan(v)] for u in range(table.matrix.shape[1])]
     return list(table.unit_ids), values
 
 
-def test_ordinal_alpha_matches_krippendorff_p290(session, shared_data):
+def test_ordinal_alpha_matches_krippendorff_p290(session, reference_data):
     project = single_project(session)
-    units, values = p290_values(shared_data)
+    units, values = p290_values(reference_data)
     items = make_items(session, project, units, n_responses=1)
     rate_multisets(session, project, dict(zip(items, values, strict=True)), likert_answers)
     session.commit()
@@ -130,12 +130,12 @@ def test_ordinal_alpha_matches_krippendorff_p290(session, shared_data):
     assert {r.question_id for r in results} == {"accuracy", "coherence", "coverage", "overall"}
 
 
-def test_interval_alpha_matches_krippendorff_p290(session, shared_data):
+def test_interval_alpha_matches_krippendorff_p290(session, reference_data):
     doc = copy.deepcopy(load_shipped_rubric(session, SINGLE_RUBRIC).document)
     doc["slug"] = "response-quality-interval"
     next(q for q in doc["questions"] if q["id"] == "overall")["level"] = "interval"
     project = single_project(session, doc, name="p290-interval")
-    units, values = p290_values(shared_data)
+    units, values = p290_values(reference_data)
     items = make_items(session, project, units, n_responses=1)
     rate_multisets(session, project, dict(zip(items, values, strict=True)), likert_answers)
     session.commit()
@@ -170,8 +170,8 @@ def rate_by_rater(session, project, rows: list[list[dict]], items: list[int]) ->
     return orders
 
 
-def test_nominal_choice_alpha_matches_krippendorff_p227(session, shared_data):
-    table = read_table(shared_data, "krippendorff-2004-p227.csv")
+def test_nominal_choice_alpha_matches_krippendorff_p227(session, reference_data):
+    table = read_table(reference_data, "krippendorff-2004-p227.csv")
     project = pairwise_project(session, k=2, name="p227")
     items = list(make_items(session, project, table.unit_ids, n_responses=2))
     rows = [[pair_answer(LETTER_TO_CHOICE[v]) for v in rater_row] for rater_row in table.matrix]

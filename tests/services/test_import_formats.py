@@ -169,8 +169,8 @@ def test_transcripts_become_chat_messages():
     ]
 
 
-def test_anthropic_hh_prompts_are_the_shared_multi_turn_prefix(session, project, shared_data):
-    path = shared_data / "preferences" / "hh-rlhf-harmless-test" / "harmless-base_test.jsonl.gz"
+def test_anthropic_hh_prompts_are_the_shared_multi_turn_prefix(session, project, reference_data):
+    path = reference_data / "preferences" / "hh-rlhf-harmless-test" / "harmless-base_test.jsonl.gz"
     originals = [json.loads(line) for line in gzip.open(path)]
     report = import_rows(session, project, hh_items(path))
     assert report.imported == len(originals) == 2312

@@ -133,9 +133,9 @@ def test_imported_judgments_feed_agreement_and_calibration(session, project):
     assert all(r.calibration.n_judgments == 2 for r in report.rows)
 
 
-def test_llmbar_round_trip_matches_the_published_labels(session, shared_data, tmp_path):
+def test_llmbar_round_trip_matches_the_published_labels(session, reference_data, tmp_path):
     """Every LLMBar subset: items and gold labels in, preferences out; chosen = output_<label>."""
-    files = sorted((shared_data / "preferences" / "llmbar").glob("*.dataset.json"))
+    files = sorted((reference_data / "preferences" / "llmbar").glob("*.dataset.json"))
     assert len(files) == 8
     project = one_question_project(session)
     expected = {}

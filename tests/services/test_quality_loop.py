@@ -146,7 +146,7 @@ def test_seeded_sample_is_reproducible(session, setup):
     assert [c.judgment_id for c in sample_spot_checks(session, project, per_rater=2, seed=3)] == picked
 
 
-def test_two_rater_comparison_reproduces_krippendorff_2004_table_4b(session, shared_data):
+def test_two_rater_comparison_reproduces_krippendorff_2004_table_4b(session, reference_data):
     """Table 4b as judgments of two raters on 100 items: kappa 0.258, 46% agreement."""
     from tests.factories import load_shipped_rubric
     from workbench.services.projects import create_project
@@ -155,7 +155,7 @@ def test_two_rater_comparison_reproduces_krippendorff_2004_table_4b(session, sha
     project = create_project(session, "p246", "pairwise-helpful-harmless")
     c1, c2 = make_rater(session), make_rater(session)
     choice = {"a": "A", "b": "B", "c": "tie"}
-    with open(shared_data / "reliability" / "krippendorff-2004-p246-contingency.csv", newline="") as f:
+    with open(reference_data / "reliability" / "krippendorff-2004-p246-contingency.csv", newline="") as f:
         cells = [r for r in csv.DictReader(f) if r["table"] == "4b"]
     for cell in cells:
         for _ in range(int(cell["count"])):

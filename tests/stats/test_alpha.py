@@ -21,7 +21,7 @@ from workbench.stats.alpha import (
 )
 from workbench.stats.reliability_table import parse_reliability_table
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reliability"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reliability"
 LEVELS = [level.value for level in Level]
 
 
@@ -41,7 +41,7 @@ def _require_reference() -> None:
     if not (REFERENCE / "expected.json").is_file():
         pytest.fail(
             f"reference data not found at {REFERENCE}: the published Krippendorff values live in "
-            "shared/data/reliability beside the repository root (CI always checks it out)"
+            "tests/data/reliability (see tests/data/SOURCES.md)"
         )
 
 

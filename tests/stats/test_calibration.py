@@ -23,7 +23,7 @@ from workbench.stats.calibration import (
 )
 from workbench.stats.consistency import unit_value_counts
 
-PATIENTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "calibration" / "dawid-skene-1979"
+PATIENTS = Path(__file__).resolve().parents[1] / "data" / "calibration" / "dawid-skene-1979"
 SCALE = np.arange(1.0, 8.0)
 GOOD, RANDOM, LEFT, FAST, LENIENT = range(12), 12, 13, 14, 15
 

@@ -14,10 +14,10 @@ from workbench.stats.comparison import confusion_matrix, scotts_pi, two_rater_ag
 LETTERS = ("a", "b", "c")
 
 
-def _units(shared_data, table: str) -> tuple[np.ndarray, np.ndarray]:
+def _units(reference_data, table: str) -> tuple[np.ndarray, np.ndarray]:
     """The published contingency table expanded back into one (coder 1, coder 2) pair per unit."""
     x, y = [], []
-    with open(shared_data / "reliability" / "krippendorff-2004-p246-contingency.csv", newline="") as f:
+    with open(reference_data / "reliability" / "krippendorff-2004-p246-contingency.csv", newline="") as f:
         for row in csv.DictReader(f):
             if row["table"] == table:
                 n = int(row["count"])
@@ -27,8 +27,8 @@ def _units(shared_data, table: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(("table", "kappa"), [("4a", 0.186), ("4b", 0.258)])
-def test_published_kappa_pi_and_agreement(shared_data, table, kappa):
-    x, y = _units(shared_data, table)
+def test_published_kappa_pi_and_agreement(reference_data, table, kappa):
+    x, y = _units(reference_data, table)
     result = two_rater_agreement(x, y, range(3), Level.NOMINAL)
     assert result.n_units == 100
     assert result.percent_agreement == pytest.approx(0.460, abs=1e-3)

@@ -10,13 +10,13 @@ import pytest
 
 from workbench.stats.dawid_skene import DawidSkeneResult, dawid_skene
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "calibration" / "dawid-skene-1979"
+DATA = Path(__file__).resolve().parents[1] / "data" / "calibration" / "dawid-skene-1979"
 
 
 def _patients() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     path = DATA / "patients_long.csv"
     if not path.is_file():
-        pytest.fail(f"reference data not found at {path} (shared/data beside the repository root)")
+        pytest.fail(f"reference data not found at {path}")
     table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64)
     assert table.shape == (315, 4)
     patient, observer, repeat, label = table.T

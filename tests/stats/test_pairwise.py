@@ -25,7 +25,7 @@ from workbench.stats.pairwise import (
     win_rate,
 )
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reliability"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reliability"
 PLANTED = np.linspace(-1.5, 1.5, 8)  # already centred
 
 
@@ -374,7 +374,7 @@ def test_no_comparisons():
 def _published_tables() -> dict[str, np.ndarray]:
     path = REFERENCE / "krippendorff-2004-p246-contingency.csv"
     if not path.is_file():
-        pytest.fail(f"reference data missing: {path} (expected the shared data folder next to the repository)")
+        pytest.fail(f"reference data missing: {path}")
     tables: dict[str, np.ndarray] = {}
     categories = ["a", "b", "c"]
     with path.open(newline="", encoding="utf-8") as handle:

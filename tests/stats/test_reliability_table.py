@@ -1,4 +1,4 @@
-"""Parsing the raters × units CSV layout of ``shared/data/reliability``."""
+"""Parsing the raters × units CSV layout of ``tests/data/reliability``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from workbench.errors import InvalidInput
 from workbench.stats.reliability_table import ReliabilityTable, ReliabilityTableInvalid, parse_reliability_table
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "reliability"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reliability"
 
-# raters × units and kind, from shared/data/README.md
+# raters × units and kind, from tests/data/SOURCES.md
 SHAPES = {
     "krippendorff-2018-p290.csv": (4, 12, True),
     "wikipedia.csv": (3, 15, True),
@@ -37,7 +37,7 @@ def _invalid(text: str) -> ReliabilityTableInvalid:
 def test_parses_reference_tables(name):
     path = REFERENCE / name
     if not path.is_file():
-        pytest.fail(f"reference table {path} not found: shared/data must sit beside the repository root")
+        pytest.fail(f"reference table {path} not found")
     raters, units, numeric = SHAPES[name]
     with path.open(encoding="utf-8", newline="") as lines:
         table = parse_reliability_table(lines)

@@ -1,4 +1,4 @@
-"""Ready-made readers for published preference datasets (see ``shared/data/preferences``).
+"""Ready-made readers for published preference datasets (samples in ``tests/data/preferences``).
 
 Each adapter turns a file into item rows (the JSON Lines layout) and judgment rows
 (``{item_id, rater, answers}``), as ``SourceRow``s for ``import_rows`` and

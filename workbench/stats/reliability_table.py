@@ -1,4 +1,4 @@
-"""Parse a raters × units reliability table (the CSV layout of ``shared/data/reliability``).
+"""Parse a raters × units reliability table (the CSV layout of ``tests/data/reliability``).
 
 Layout (R's ``irr::kripp.alpha`` data written to a file)::
 
