@@ -31,6 +31,7 @@ class LeasePurpose(str, enum.Enum):
     GOLD = "gold"  # a check item with a known answer, interleaved at the project's gold rate
     QUALIFICATION = "qualification"  # a check item of the qualification set, before live work
     REPEAT = "repeat"  # an item the rater judged before, shown again with sides swapped
+    JUDGE = "judge"  # an item claimed by an LLM judge's runner; never counted against overlap
 
 
 class FlagKind(str, enum.Enum):

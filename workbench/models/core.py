@@ -25,8 +25,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from .db import Base
-from .domain import FlagKind, LeasePurpose, Role, TaskKind, VersionStatus
+from ..db import Base
+from ..domain import FlagKind, LeasePurpose, Role, TaskKind, VersionStatus
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,49 @@
+"""Typed SQLAlchemy 2.0 models (DESIGN.md §3). No Flask, no business rules.
+
+``core`` holds people, rubrics, projects, items and judgments; ``judges`` holds the LLM
+judges, their runs, verdicts, failed attempts and escalation decisions.
+"""
+
+from .core import (
+    Adjudication,
+    ApiToken,
+    Item,
+    ItemFlag,
+    JSONType,
+    Judgment,
+    Lease,
+    Project,
+    RepeatJudgment,
+    Response,
+    Rubric,
+    RubricVersion,
+    SpotCheck,
+    User,
+    UTCDateTime,
+    utcnow,
+)
+from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
+
+__all__ = [
+    "Adjudication",
+    "ApiToken",
+    "Escalation",
+    "Item",
+    "ItemFlag",
+    "JSONType",
+    "Judge",
+    "JudgeAttempt",
+    "JudgeRun",
+    "JudgeVerdict",
+    "Judgment",
+    "Lease",
+    "Project",
+    "RepeatJudgment",
+    "Response",
+    "Rubric",
+    "RubricVersion",
+    "SpotCheck",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]
