@@ -72,8 +72,9 @@ class JudgeVerdict(Base):
     """A judge's validated answers on one item, in canonical orientation.
 
     ``swapped`` marks the second ask of a both-orders run (sides swapped), the judge's
-    counterpart of a human repeat. ``confidence`` is the probability of the chosen option
-    of the version's first choice question (``confidence_method`` says how it was got).
+    counterpart of a human repeat. ``confidences`` maps each choice question (pairwise,
+    categorical, binary) to the probability of the chosen option; ``confidence_method``
+    says how it was got (``logprobs``, or ``consistency`` across orders and samples).
     """
 
     __tablename__ = "judge_verdicts"
@@ -92,7 +93,7 @@ class JudgeVerdict(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
     display_order: Mapped[list[int]] = mapped_column(JSONType)
     swapped: Mapped[bool] = mapped_column(Boolean, default=False)
-    confidence: Mapped[float | None] = mapped_column(Float)
+    confidences: Mapped[dict[str, float]] = mapped_column(JSONType, default=dict)
     confidence_method: Mapped[str | None] = mapped_column(String(20))
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,8 +1,8 @@
 """add judges, verdicts, attempts, runs and escalations
 
-Revision ID: cef061e37509
+Revision ID: c8ead03b5db2
 Revises: 5b1e0c7d9a24
-Create Date: 2026-12-04 17:58:43.175986
+Create Date: 2026-12-04 18:01:27.899659
 
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = 'cef061e37509'
+revision: str = 'c8ead03b5db2'
 down_revision: str | Sequence[str] | None = '5b1e0c7d9a24'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -114,7 +114,7 @@ def upgrade() -> None:
     sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('display_order', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('swapped', sa.Boolean(), nullable=False),
-    sa.Column('confidence', sa.Float(), nullable=True),
+    sa.Column('confidences', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('confidence_method', sa.String(length=20), nullable=True),
     sa.Column('prompt_tokens', sa.Integer(), nullable=False),
     sa.Column('completion_tokens', sa.Integer(), nullable=False),
