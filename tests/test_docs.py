@@ -5,6 +5,7 @@ After Datasette's test_docs.py (every setting and command documented) and its co
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -197,7 +198,23 @@ def test_the_cli_reference_shows_usage_help_and_options():
     assert "```text\nworkbench export [OPTIONS] PROJECT\n```" in section
     assert "Export PROJECT's preferences" in section
     assert "| `--ties [drop\\|keep\\|split]` | [default: drop] |" in section
+    assert "| `-h, --help` | Show this message and exit. |" in section  # the group's context settings apply
     assert "### `workbench rubrics load`" in text
+
+
+def test_the_generated_pages_do_not_depend_on_the_terminal():
+    code = "from workbench.cli.reference import pages; import sys; sys.stdout.write(''.join(pages().values()))"
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "COLUMNS": columns},
+        ).stdout
+        for columns in ("40", "200")
+    }
+    assert outputs == {"".join(pages().values())}
 
 
 def test_splicing_keeps_the_introduction_and_replaces_the_rest():

@@ -28,6 +28,11 @@ CONFIGURATION_PAGE = DOCS / "configuration.md"
 # -- the command line ---------------------------------------------------------------------
 
 
+def _context(command: click.Command, name: str, parent: click.Context | None = None) -> click.Context:
+    """The context click makes when it runs ``command`` (so ``-h`` shows up where it works)."""
+    return click.Context(command, info_name=name, parent=parent, **command.context_settings)
+
+
 def _commands(ctx: click.Context) -> Iterator[click.Context]:
     """``ctx`` and the contexts of every visible command under it, depth first, by name."""
     yield ctx
@@ -36,7 +41,7 @@ def _commands(ctx: click.Context) -> Iterator[click.Context]:
         for name in sorted(command.commands):
             sub = command.commands[name]
             if not sub.hidden:
-                yield from _commands(click.Context(sub, info_name=name, parent=ctx))
+                yield from _commands(_context(sub, name, ctx))
 
 
 def _help_text(command: click.Command) -> str:
@@ -75,7 +80,7 @@ def _command_section(ctx: click.Context) -> str:
         lines += ["| option | description |", "|---|---|"]
         lines += [f"| `{_cell(opts)}` | {_cell(help_)} |" for opts, help_ in records]
         lines.append("")
-    if isinstance(command, click.Group):
+    if isinstance(command, click.Group) and ctx.parent is not None:  # the page's index lists the top level
         visible = [(n, c) for n, c in sorted(command.commands.items()) if not c.hidden]
         if visible:
             lines += ["| command | does |", "|---|---|"]
@@ -86,7 +91,7 @@ def _command_section(ctx: click.Context) -> str:
 
 def render_cli(group: click.Group = main, name: str = "workbench") -> str:
     """The reference of every command under ``group``, as Markdown."""
-    contexts = list(_commands(click.Context(group, info_name=name)))
+    contexts = list(_commands(_context(group, name)))
     index = ["| command | does |", "|---|---|"]
     for ctx in contexts[1:]:
         anchor = ctx.command_path.replace(" ", "-")
