@@ -22,6 +22,7 @@ from .web import (
     errors,
     exports,
     health,
+    input_guard,
     judge,
     projects,
     quality,
@@ -73,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Htmx(app)
     sessions.init_app(app)
     web_db.init_app(app)
+    input_guard.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
