@@ -17,11 +17,13 @@ from .db import make_engine, make_sessionmaker
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
 from .web import (
+    account,
     auth,
     csrf,
     errors,
     exports,
     health,
+    input_guard,
     judge,
     projects,
     quality,
@@ -73,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Htmx(app)
     sessions.init_app(app)
     web_db.init_app(app)
+    input_guard.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
@@ -80,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(research_api.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(account.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     app.after_request(_security_headers)
     return app

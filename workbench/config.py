@@ -80,7 +80,7 @@ def ensure_secret_key(values: dict[str, Any]) -> str:
     if values.get("SECRET_KEY"):
         return values["SECRET_KEY"]
     instance = Path(values["INSTANCE_PATH"])
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = instance / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))

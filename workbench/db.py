@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import select as _select
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Executable, MetaData, create_engine, event
@@ -57,9 +59,26 @@ def sqlite_wrote(connection) -> bool:
     return connection.connection.dbapi_connection.total_changes != connection.info.get(_CHANGES_AT_BEGIN)
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file (and its folder) readable by its owner only.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the main file's permissions, so they stay
+    private too. Existing files and folders keep the permissions they have.
+    """
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if not url.startswith("sqlite:///") or path in ("", ":memory:") or path.startswith("file:"):
+        return
+    file = Path(path)
+    if not file.parent.exists():
+        file.parent.mkdir(mode=0o700, parents=True)
+    if not file.exists():
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url`` with the project's SQLite or PostgreSQL settings applied."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -13,6 +13,8 @@ from functools import lru_cache
 import nh3
 from markdown_it import MarkdownIt
 
+from .textsafety import displayable
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
     "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -31,8 +33,8 @@ def _markdown() -> MarkdownIt:
 
 
 def markdown_to_html(text: str) -> str:
-    """Markdown → sanitized HTML fragment."""
-    html = _markdown().render(text or "")
+    """Markdown → sanitized HTML fragment (lone surrogates stored before checks show as U+FFFD)."""
+    html = _markdown().render(displayable(text or ""))
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

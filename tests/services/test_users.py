@@ -11,15 +11,19 @@ from tests.factories import PASSWORD, make_user
 from workbench.domain import Role
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.models import ApiToken, User
+from workbench.services.login import authenticate as _authenticate
 from workbench.services.users import (
     MIN_PASSWORD_LENGTH,
-    authenticate,
     create_api_token,
     create_user,
     get_user,
     get_user_by_email,
     user_for_token,
 )
+
+
+def authenticate(session, email, password):
+    return _authenticate(session, email, password, "192.0.2.1")
 
 
 def _locations(exc: InvalidInput) -> set[str]:

@@ -31,6 +31,10 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/login"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("POST", "/logout"): EVERYONE,
+    ("GET", "/account"): EVERYONE,
+    ("POST", "/account/password"): EVERYONE,
+    ("POST", "/account/tokens"): EVERYONE,
+    ("POST", "/account/tokens/<int:token_id>/revoke"): EVERYONE,
     ("GET", "/"): EVERYONE,
     ("GET", "/projects/<int:project_id>"): EVERYONE,
     ("GET", "/projects/<int:project_id>/rate"): {RATER, ADMIN},
@@ -158,7 +162,7 @@ def test_every_route_for_every_role(app, world, role):
     token = csrf = None
     ids = {
         "project_id": world["project_id"], "lease_id": 1, "slug": "pairwise-helpful-harmless", "number": 1,
-        "item_id": world["item_id"], "check_id": 1, "version_id": 1,
+        "item_id": world["item_id"], "check_id": 1, "version_id": 1, "token_id": 999999,
     }
     if role is not None:
         email, token = _user(app, role)

@@ -1,4 +1,4 @@
-"""Login throttling, request size limits, and injection corpora against every text input."""
+"""Login throttling (growing delays, no lockout), request size limits, and injection corpora against every text input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import func, inspect, select
 
 from tests.factories import make_items, make_project
 from workbench.models import ItemFlag, User, utcnow
-from workbench.services.users import LOCKOUT, MAX_FAILED_LOGINS, LoginThrottled, authenticate, create_user
+from workbench.services.login import FREE_FAILURES_PER_PAIR, MAX_DELAY, LoginThrottled, authenticate, delay_after
+from workbench.services.users import create_user
 
 PASSWORD = "correct horse battery"
 
@@ -23,37 +24,63 @@ def _csrf(client, path="/login") -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
-def test_account_locks_after_repeated_wrong_passwords_then_recovers(session):
-    user = create_user(session, "locked@example.org", "rater", PASSWORD)
+def test_growing_delays_after_the_free_attempts_then_recovery(session):
+    user = create_user(session, "throttled@example.org", "rater", PASSWORD)
     t0 = utcnow()
-    for _ in range(MAX_FAILED_LOGINS):
-        assert authenticate(session, user.email, "wrong password", now=t0) is None
-    with pytest.raises(LoginThrottled, match="Try again in 15 minutes"):
-        authenticate(session, user.email, PASSWORD, now=t0)  # even the right password is refused
-    later = t0 + LOCKOUT + timedelta(seconds=1)
-    assert authenticate(session, user.email, PASSWORD, now=later) is user
-    assert (user.failed_logins, user.locked_until) == (0, None)
+    for _ in range(FREE_FAILURES_PER_PAIR):
+        assert authenticate(session, user.email, "wrong password", "10.0.0.1", now=t0) is None
+    with pytest.raises(LoginThrottled) as caught:
+        authenticate(session, user.email, PASSWORD, "10.0.0.1", now=t0)  # too soon: the password is not even looked at
+    assert caught.value.retry_after == 1
+    assert authenticate(session, user.email, "wrong password", "10.0.0.1", now=t0 + timedelta(seconds=1)) is None
+    with pytest.raises(LoginThrottled) as caught:
+        authenticate(session, user.email, PASSWORD, "10.0.0.1", now=t0 + timedelta(seconds=2))
+    assert caught.value.retry_after == 1  # the delay doubled: 2 s after the last failure
+    assert authenticate(session, user.email, PASSWORD, "10.0.0.1", now=t0 + timedelta(seconds=3)) is user
 
 
-def test_a_success_resets_the_count(session):
-    user = create_user(session, "resets@example.org", "rater", PASSWORD)
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        authenticate(session, user.email, "wrong password")
-    assert authenticate(session, user.email, PASSWORD) is user
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        authenticate(session, user.email, "wrong password")
-    assert authenticate(session, user.email, PASSWORD) is user
+def test_the_delay_doubles_and_is_capped():
+    assert [delay_after(n, 5).total_seconds() for n in (0, 4, 5, 6, 7)] == [0, 0, 1, 2, 4]
+    assert delay_after(100, 5) == MAX_DELAY
 
 
-def test_login_page_answers_429_when_locked(client, app):
+def test_an_attacker_elsewhere_cannot_lock_the_owner_out(session):
+    user = create_user(session, "owner@example.org", "rater", PASSWORD)
+    t0 = utcnow()
+    for _ in range(FREE_FAILURES_PER_PAIR + 3):
+        try:
+            authenticate(session, user.email, "guess", "203.0.113.9", now=t0)
+        except LoginThrottled:
+            pass
+    assert authenticate(session, user.email, PASSWORD, "198.51.100.7", now=t0) is user
+
+
+def test_known_and_unknown_accounts_answer_alike(client, app):
     with _db(app) as session:
-        create_user(session, "web-locked@example.org", "rater", PASSWORD)
+        create_user(session, "known@example.org", "rater", PASSWORD)
         session.commit()
-    for _ in range(MAX_FAILED_LOGINS):
-        response = client.post("/login", data={"email": "web-locked@example.org", "password": "nope nope", "csrf_token": _csrf(client)})
+    answers = {}
+    for email in ("known@example.org", "nobody@example.org"):
+        statuses = []
+        for _ in range(FREE_FAILURES_PER_PAIR + 1):
+            response = client.post("/login", data={"email": email, "password": "nope nope", "csrf_token": _csrf(client)})
+            statuses.append((response.status_code, re.sub(r"value=\"[^\"]*\"", "", response.text)))
+        answers[email] = statuses
+    known, unknown = answers.values()
+    assert [s for s, _ in known] == [s for s, _ in unknown] == [401] * FREE_FAILURES_PER_PAIR + [429]
+    assert [t for _, t in known] == [t for _, t in unknown]  # the same page, word for word
+
+
+def test_login_page_answers_429_with_retry_after_when_throttled(client, app):
+    with _db(app) as session:
+        create_user(session, "web-throttled@example.org", "rater", PASSWORD)
+        session.commit()
+    for _ in range(FREE_FAILURES_PER_PAIR):
+        response = client.post("/login", data={"email": "web-throttled@example.org", "password": "nope nope", "csrf_token": _csrf(client)})
         assert response.status_code == 401
-    response = client.post("/login", data={"email": "web-locked@example.org", "password": PASSWORD, "csrf_token": _csrf(client)})
+    response = client.post("/login", data={"email": "web-throttled@example.org", "password": PASSWORD, "csrf_token": _csrf(client)})
     assert response.status_code == 429 and "Too many failed attempts" in response.text
+    assert int(response.headers["Retry-After"]) >= 1
 
 
 def test_request_bodies_over_the_limit_are_refused(client, app):

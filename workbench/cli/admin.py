@@ -67,13 +67,17 @@ def tokens():
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="A label for the token.")
-def tokens_create(email: str, name: str):
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="Days until the token expires (default: never).")
+def tokens_create(email: str, name: str, expires_days: int | None):
     """Create an API token for EMAIL and print it once (only its hash is stored)."""
+    from datetime import timedelta
+
     from ..services.users import create_api_token, get_user_by_email
 
+    expires_in = timedelta(days=expires_days) if expires_days else None
     try:
         with open_session() as session:
-            token = create_api_token(session, get_user_by_email(session, email), name)
+            token = create_api_token(session, get_user_by_email(session, email), name, expires_in)
         click.echo(token)
     except WorkbenchError as exc:
         report_failure(exc)

@@ -79,9 +79,9 @@ class User(Base):
     # A machine rater is an LLM judge or script rating through the API; statistics report
     # machine and human raters separately.
     is_machine: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # Failed password attempts in a row, and until when logging in is refused after too many.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by logout, a password change or deactivation: a browser session remembers the
+    # epoch it was made in and ends when the user's epoch has moved on.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
@@ -97,8 +97,25 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: never expires. A revoked token stays listed, with when it was revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins in a row for one key: an (e-mail, address) pair or an address alone.
+
+    Known and unknown e-mails are counted alike, so the answers never tell them apart. The
+    key is the sha256 of what it counts (``services.login``).
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Rubric(Base):

@@ -19,6 +19,7 @@ import yaml
 
 from ..errors import FieldError, RubricInvalid
 from ..paths import resource_dir
+from .safe_yaml import load_yaml
 
 
 @lru_cache(maxsize=1)
@@ -206,7 +207,7 @@ def load_rubric_file(path: str | Path) -> RubricDocument:
     except OSError as exc:
         raise RubricInvalid(f"{path}: cannot read ({exc.strerror})") from exc
     try:
-        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        doc = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -15,6 +15,7 @@ import yaml
 
 from ..errors import FieldError
 from .files import dump_rubric_text
+from .safe_yaml import load_yaml
 
 HEADER_FIELDS = ("title", "description", "task_kind", "guidelines")
 
@@ -80,7 +81,7 @@ def document_from_form(base: Mapping[str, Any], fields: Mapping[str, str], quest
     questions: list[Any] = []
     for index, box in enumerate(kept):
         try:
-            parsed = yaml.safe_load(box)
+            parsed = load_yaml(box)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

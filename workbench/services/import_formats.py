@@ -23,10 +23,12 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from ..textsafety import load_json, unsafe_value
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 FORMATS = ("jsonl", "csv", "parquet")
@@ -111,7 +113,7 @@ def jsonl_rows(fh: IO[bytes], progress: Progress | None = None) -> Iterator[Sour
             yield SourceRow(number, None, ("", error))
             continue
         try:
-            yield SourceRow(number, json.loads(text))
+            yield SourceRow(number, load_json(text))
         except json.JSONDecodeError as exc:
             yield SourceRow(number, None, ("", f"not valid JSON ({exc.msg} at column {exc.colno})"))
 
@@ -131,14 +133,14 @@ def text_lines_as_rows(lines) -> Iterator[SourceRow]:
         if not line.strip():
             continue
         try:
-            yield SourceRow(number, json.loads(line))
+            yield SourceRow(number, load_json(line))
         except json.JSONDecodeError as exc:
             yield SourceRow(number, None, ("", f"not valid JSON ({exc.msg} at column {exc.colno})"))
 
 
 def _json_cell(value: str, name: str, number: int, errors: list) -> Any:
     try:
-        return json.loads(value)
+        return load_json(value)
     except json.JSONDecodeError as exc:
         errors.append((name, f"the {name} column is not valid JSON ({exc.msg} at column {exc.colno})"))
         return None
@@ -287,3 +289,15 @@ def rows_from_bytes(data: bytes, fmt: str = "jsonl") -> Iterator[SourceRow]:
     if fmt == "csv":
         return csv_rows(fh)
     return jsonl_rows(fh)
+
+
+def refuse_unsafe(rows: Iterable[SourceRow]) -> Iterator[SourceRow]:
+    """Rows whose text holds NUL or a lone surrogate (or nests too deep) become row errors.
+
+    Every importer reads its rows through this, whatever the file format.
+    """
+    for row in rows:
+        if row.error is None and (found := unsafe_value(row.row)):
+            yield SourceRow(row.number, None, found)
+        else:
+            yield row

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ..domain import TaskKind
 from ..errors import FieldError, ImportInvalid
 from ..models import Item, Project, utcnow
-from .import_formats import SourceRow, text_lines_as_rows
+from .import_formats import SourceRow, refuse_unsafe, text_lines_as_rows
 
 MAX_ERRORS = 200
 
@@ -168,7 +168,7 @@ def check_rows(
     """(number, row or None, problems) for every row, including duplicate ids within the file."""
     expected = 2 if task_kind == TaskKind.PAIRWISE else 1
     seen: dict[str, int] = {}
-    for item in source:
+    for item in refuse_unsafe(source):
         if item.error is not None:
             yield item.number, None, [RowError(item.number, item.error[0], item.error[1], unit)]
             continue

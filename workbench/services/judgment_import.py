@@ -34,7 +34,8 @@ from ..domain import Role
 from ..errors import ImportInvalid, InvalidInput
 from ..models import Item, Judgment, Project, Response, User, utcnow
 from ..rubric import normalize_answers, validate_judgment
-from .import_formats import SourceRow
+from ..textsafety import load_json
+from .import_formats import SourceRow, refuse_unsafe
 from .imports import RowError, raise_invalid
 from .judging import recount_judgments
 from .rubrics import current_version
@@ -125,7 +126,7 @@ def import_judgments(
     errors: list[RowError] = []
     accepted: list[tuple[int, str, dict[str, Any], datetime, int | None]] = []
     seen: dict[tuple[int, str], int] = {}
-    for entry in source:
+    for entry in refuse_unsafe(source):
         number = entry.number
         if entry.error is not None:
             errors.append(RowError(number, entry.error[0], entry.error[1], unit))
@@ -152,7 +153,7 @@ def import_judgments(
             row_errors.append(RowError(number, "rater", "rater must be a non-empty string of at most 200 characters", unit))
         if isinstance(answers, str) and answers.strip().startswith("{"):
             try:
-                answers = json.loads(answers)  # CSV cells hold JSON text
+                answers = load_json(answers)  # CSV cells hold JSON text
             except json.JSONDecodeError as exc:
                 row_errors.append(RowError(number, "answers", f"not valid JSON ({exc.msg})", unit))
         if "answers" in row and not isinstance(answers, dict):

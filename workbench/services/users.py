@@ -8,19 +8,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import execute_core
 from ..domain import Role
-from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..models import ApiToken, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # A fixed hash to compare against when the e-mail is unknown, so both paths take as long.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
+DUMMY_HASH = generate_password_hash("not-a-real-password-0000")
 
 
 def hash_password(password: str) -> str:
@@ -61,40 +61,26 @@ def create_user(
     return user
 
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+def set_password(session: Session, user: User, password: str) -> None:
+    """Change a password: every browser session and API token of the user ends with it."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("cannot change the password", [FieldError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")])
+    user.password_hash = hash_password(password)
+    end_sessions(session, user, revoke_tokens=True)
 
 
-class LoginThrottled(Forbidden):
-    """Too many failed attempts on this account: logging in is refused for a while."""
-
-    def __init__(self, until):
-        minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
-        super().__init__(f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
-        self.until = until
+def end_sessions(session: Session, user: User, *, revoke_tokens: bool = False) -> None:
+    """End every browser session of ``user`` (and, if asked, revoke their API tokens)."""
+    user.session_epoch += 1
+    if revoke_tokens:
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
-def authenticate(session: Session, email: str, password: str, now=None) -> User | None:
-    """The active user with this e-mail and password, or None (same work either way).
-
-    After ``MAX_FAILED_LOGINS`` wrong passwords in a row an account refuses every attempt,
-    right or wrong, for ``LOCKOUT`` (``LoginThrottled``); a success resets the count. The
-    caller commits, so failed attempts are counted even though the login fails.
-    """
-    now = now or utcnow()
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
-    ok = check_password_hash(stored, password)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise LoginThrottled(user.locked_until)
-    if user is None or not user.active or not user.password_hash or not ok:
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        return None
-    user.failed_logins, user.locked_until = 0, None
-    return user
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Activate or deactivate a user; deactivating ends their sessions (tokens stop working too)."""
+    user.active = active
+    if not active:
+        end_sessions(session, user)
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -118,11 +104,30 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_api_token(session: Session, user: User, name: str = "") -> str:
+def create_api_token(session: Session, user: User, name: str = "", expires_in: timedelta | None = None) -> str:
     """Create a bearer token; only its sha256 is stored, the token itself is returned once."""
     token = "wb_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_sha256=_token_digest(token), name=name))
+    expires_at = utcnow() + expires_in if expires_in is not None else None
+    session.add(ApiToken(user_id=user.id, token_sha256=_token_digest(token), name=name[:200], expires_at=expires_at))
     session.flush()
+    return token
+
+
+def list_api_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
+    """Tokens (never their secrets), newest first; all users' when ``user`` is None."""
+    query = select(ApiToken).order_by(ApiToken.id.desc())
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return list(session.scalars(query))
+
+
+def revoke_api_token(session: Session, token_id: int, owner: User | None = None) -> ApiToken:
+    """Revoke a token by id (only among ``owner``'s tokens when given). Revoking twice is harmless."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (owner is not None and token.user_id != owner.id):
+        raise NotFound(f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
     return token
 
 
@@ -138,7 +143,12 @@ _tokens, _users = ApiToken.__table__, User.__table__
 _TOKEN_LOOKUP = (
     select(_tokens.c.id, _tokens.c.last_used_at, _users.c.id.label("user_id"), _users.c.role)
     .join(_users, _users.c.id == _tokens.c.user_id)
-    .where(_tokens.c.token_sha256 == bindparam("digest", type_=_tokens.c.token_sha256.type), _users.c.active.is_(True))
+    .where(
+        _tokens.c.token_sha256 == bindparam("digest", type_=_tokens.c.token_sha256.type),
+        _tokens.c.revoked_at.is_(None),
+        or_(_tokens.c.expires_at.is_(None), _tokens.c.expires_at > bindparam("now", type_=_tokens.c.expires_at.type)),
+        _users.c.active.is_(True),
+    )
 )
 _TOKEN_USED = (
     update(_tokens)
@@ -150,10 +160,10 @@ _TOKEN_USED = (
 def token_user(session: Session, token: str) -> TokenUser | None:
     """The active user behind a bearer token, or None. Notes the token's use (at most one
     write per token per minute)."""
-    row = execute_core(session, _TOKEN_LOOKUP, {"digest": _token_digest(token)}).first()
+    now = utcnow()
+    row = execute_core(session, _TOKEN_LOOKUP, {"digest": _token_digest(token), "now": now}).first()
     if row is None:
         return None
-    now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
         execute_core(session, _TOKEN_USED, {"token_id": row.id, "used_at": now})
     return TokenUser(row.user_id, Role(row.role))

@@ -10,7 +10,8 @@ from flask import Blueprint, Flask, abort, g, redirect, render_template, request
 
 from ..domain import Role
 from ..errors import NotFound
-from ..services.users import LoginThrottled, authenticate, get_user
+from ..services.login import LoginThrottled, authenticate
+from ..services.users import end_sessions, get_user
 from .db import get_session
 
 bp = Blueprint("auth", __name__)
@@ -50,8 +51,10 @@ def _load_user() -> None:
     except NotFound:
         session.clear()
         return
-    if user.active:
+    if user.active and session.get("epoch") == user.session_epoch:
         g.user = user
+    else:
+        session.clear()  # ended by logout elsewhere, a password change or deactivation
 
 
 def _safe_next(target: str | None) -> str:
@@ -65,26 +68,33 @@ def _safe_next(target: str | None) -> str:
 def login():
     error = None
     status = 200
+    headers = {}
     if request.method == "POST":
         db = get_session()
         try:
-            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""))
+            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""), request.remote_addr or "")
         except LoginThrottled as exc:
             user, error, status = None, str(exc), 429
+            headers["Retry-After"] = str(exc.retry_after)
         db.commit()  # keep the count of failed attempts
         if user is not None:
             session.clear()
             session["uid"] = user.id
+            session["epoch"] = user.session_epoch
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         if error is None:
             error, status = "Wrong e-mail or password.", 401
-    return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status
+    return render_template("auth/login.html", error=error, email=request.form.get("email", "")), status, headers
 
 
 @bp.post("/logout")
 @requires(*ALL_ROLES)
 def logout():
+    """Log out everywhere: every session of this user ends, not only this cookie."""
+    db = get_session()
+    end_sessions(db, g.user)
+    db.commit()
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -34,21 +34,6 @@ def _check() -> None:
         abort(400, description="The form expired or did not come from this site. Reload the page and try again.")
 
 
-NUL_MESSAGE = "Text may not contain NUL characters (U+0000)."
-
-
-def _refuse_nul() -> None:
-    """PostgreSQL cannot store U+0000 in text: refuse it up front, on every backend alike."""
-    values = list(request.args.values())
-    if request.method not in SAFE_METHODS:
-        values += list(request.form.values())
-        if request.is_json and b"\\u0000" in request.get_data(cache=True):
-            abort(400, description=NUL_MESSAGE)
-    if any("\x00" in value for value in values):
-        abort(400, description=NUL_MESSAGE)
-
-
 def init_app(app: Flask) -> None:
-    app.before_request(_refuse_nul)
     app.before_request(_check)
     app.jinja_env.globals["csrf_token"] = csrf_token
