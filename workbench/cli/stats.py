@@ -166,7 +166,7 @@ def report_command(project: str, out_file: str, target: float, n_resamples: int)
     from ..services.calibration import parse_thresholds
     from ..services.projects import resolve_project
     from ..services.report import project_report
-    from ..web.quality import render_report_document
+    from ..web.quality.report import render_report_document
 
     try:
         thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])

@@ -8,14 +8,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 
-from ..domain import Role
+from ..domain import EVERYONE, Role
 from ..errors import NotFound
 from ..services.users import LoginThrottled, authenticate, get_user
 from .db import get_session
 
 bp = Blueprint("auth", __name__)
 
-ALL_ROLES = tuple(Role)
 PUBLIC = "public"
 
 
@@ -83,7 +82,7 @@ def login():
 
 
 @bp.post("/logout")
-@requires(*ALL_ROLES)
+@requires(*EVERYONE)
 def logout():
     session.clear()
     return redirect(url_for("auth.login"))
