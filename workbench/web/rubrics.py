@@ -33,6 +33,7 @@ from .htmx import hx_redirect, is_htmx, render
 
 bp = Blueprint("rubrics", __name__, url_prefix="/rubrics")
 
+
 def can_edit() -> bool:
     return g.user is not None and g.user.role in AUTHORS
 
