@@ -121,7 +121,7 @@ def rater_loop(port: int, project_id: int, token: str, rounds: int, seconds: flo
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     deadline = time.perf_counter() + seconds
-    for n in range(rounds):
+    for _ in range(rounds):
         if time.perf_counter() > deadline:
             break
         try:

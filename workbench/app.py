@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask
@@ -14,8 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import ensure_secret_key, load_settings
 from .db import make_engine, make_sessionmaker
+from .domain import AUTHORS, EVERYONE, RATERS, RESEARCHERS, STAFF
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
+from .services.calibration import parse_thresholds
+from .stats.calibration import Thresholds
 from .web import (
     account,
     auth,
@@ -45,6 +49,7 @@ CONTENT_SECURITY_POLICY = (
 class WorkbenchState:
     engine: Engine
     sessionmaker: sessionmaker[Session]
+    thresholds: Thresholds  # CALIBRATION_THRESHOLDS, parsed (and so checked) at start-up
 
 
 def _security_headers(response):
@@ -57,6 +62,7 @@ def _security_headers(response):
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(test_config)
+    thresholds = parse_thresholds(settings["CALIBRATION_THRESHOLDS"])
     ensure_secret_key(settings)
     app = Flask(
         "workbench",
@@ -71,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["workbench"] = WorkbenchState(engine, make_sessionmaker(engine))
+    app.extensions["workbench"] = WorkbenchState(engine, make_sessionmaker(engine), thresholds)
     Htmx(app)
     sessions.init_app(app)
     web_db.init_app(app)
@@ -85,5 +91,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     app.register_blueprint(account.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
+    # The role groups of ``domain``: templates ask ``g.user.role in roles.RATERS``.
+    app.jinja_env.globals["roles"] = SimpleNamespace(
+        EVERYONE=EVERYONE, RATERS=RATERS, AUTHORS=AUTHORS, RESEARCHERS=RESEARCHERS, STAFF=STAFF
+    )
     app.after_request(_security_headers)
     return app

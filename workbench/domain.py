@@ -13,6 +13,15 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
+# Who may do what: every page and API endpoint declares one of these groups, and nothing
+# else lists roles. Tuples keep a fixed order for anything that prints them.
+EVERYONE: tuple[Role, ...] = tuple(Role)
+RATERS: tuple[Role, ...] = (Role.RATER, Role.ADMIN)  # rate items, see their own quality figures
+AUTHORS: tuple[Role, ...] = (Role.AUTHOR, Role.ADMIN)  # write and publish rubrics
+RESEARCHERS: tuple[Role, ...] = (Role.RESEARCHER, Role.ADMIN)  # export datasets, the research API
+STAFF: tuple[Role, ...] = (Role.AUTHOR, Role.RESEARCHER, Role.ADMIN)  # agreement, statistics, the quality loop
+
+
 class TaskKind(str, enum.Enum):
     PAIRWISE = "pairwise"
     SINGLE = "single"

@@ -42,11 +42,3 @@ def word_diff(a: str, b: str) -> list[Run]:
         if j2 > j1:
             runs.append(Run("insert", "".join(tb[j1:j2])))
     return runs
-
-
-def similarity(a: str, b: str) -> float:
-    """Share of words the two texts have in common (0 to 1)."""
-    ta, tb = [t.strip() for t in _tokens(a)], [t.strip() for t in _tokens(b)]
-    if not ta and not tb:
-        return 1.0
-    return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio()

@@ -14,11 +14,12 @@ from workbench.models import ApiToken, User
 from workbench.services.login import authenticate as _authenticate
 from workbench.services.users import (
     MIN_PASSWORD_LENGTH,
+    TokenUser,
     create_api_token,
     create_user,
     get_user,
     get_user_by_email,
-    user_for_token,
+    token_user,
 )
 
 
@@ -97,11 +98,11 @@ def test_api_token_stored_only_as_sha256_and_resolves(session):
     assert rows[0].token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert token not in rows[0].token_sha256
     assert rows[0].last_used_at is None
-    assert user_for_token(session, token) == user
+    assert token_user(session, token) == TokenUser(user.id, user.role)
     session.refresh(rows[0])
     assert rows[0].last_used_at is not None
-    assert user_for_token(session, token + "x") is None
-    assert user_for_token(session, rows[0].token_sha256) is None  # the digest is not a token
+    assert token_user(session, token + "x") is None
+    assert token_user(session, rows[0].token_sha256) is None  # the digest is not a token
     second = create_api_token(session, user)
     assert second != token
 
@@ -111,7 +112,7 @@ def test_token_of_inactive_user_does_not_resolve(session):
     token = create_api_token(session, user)
     user.active = False
     session.flush()
-    assert user_for_token(session, token) is None
+    assert token_user(session, token) is None
 
 
 def test_get_user_and_by_email(session):

@@ -100,7 +100,7 @@ def test_resample_alphas_match_krippendorff_on_resampled_counts(level, seed):
     weights = rng.integers(0, 4, size=(8, len(patterns)))
     weights[:, 0] += 1  # never an empty resample
     got = _ResampleModel(patterns, domain, Level(level)).alphas(weights.astype(float))
-    for row, value in zip(weights, got):
+    for row, value in zip(weights, got, strict=True):
         resampled = np.repeat(patterns, row, axis=0)
         if (resampled.sum(axis=0) > 0).sum() < 2:
             assert np.isnan(value)

@@ -142,7 +142,7 @@ def _planted_table(seed: int = 7, n_units: int = 300, per_unit: int = 10) -> Jud
             elif rater == LENIENT:
                 value = min(value + 1.0, 7.0)
             rows.append((rater, unit, value, seconds, a_left))
-    rater, unit, value, seconds, a_left = (np.array(column) for column in zip(*rows))
+    rater, unit, value, seconds, a_left = (np.array(column) for column in zip(*rows, strict=True))
     tie = value == 4
     left = np.where(tie, np.nan, ((value < 4) == a_left).astype(float))
     return JudgmentTable.from_columns(

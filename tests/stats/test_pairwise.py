@@ -184,7 +184,7 @@ def test_disconnected_graph_is_finite_and_reported():
     assert np.isfinite(board.strength).all()
     assert board.n_components == 3
     assert "3 components" in board.method
-    strength = dict(zip(board.models, board.strength))
+    strength = dict(zip(board.models, board.strength, strict=True))
     assert strength["a"] > strength["b"] and strength["c"] > strength["d"]
     # A model that never played sits at the prior's centre: the uncentred 0.
     never = strength["never"]

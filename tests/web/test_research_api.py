@@ -7,8 +7,8 @@ import json
 
 import pytest
 import schemathesis
-from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.factories import make_item, make_project, make_user
 from workbench.services.import_formats import text_lines_as_rows

@@ -9,8 +9,9 @@ import click
 
 from ..config import load_settings
 from ..db import make_engine
-from ..errors import InvalidInput, WorkbenchError
-from . import main, open_session, report_failure
+from ..domain import Role
+from ..errors import InvalidInput
+from . import main, open_session
 
 # -- database ---------------------------------------------------------------------------
 
@@ -43,7 +44,7 @@ def users():
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["rater", "author", "researcher", "admin"]), default="rater", show_default=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="rater", show_default=True)
 @click.option("--name", default="")
 @click.option("--machine", is_flag=True, help="A machine rater (LLM judge or script); reported apart from humans.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
@@ -51,12 +52,9 @@ def users_create(email: str, role: str, name: str, machine: bool, password: str)
     """Create a user who logs in with EMAIL."""
     from ..services.users import create_user
 
-    try:
-        with open_session() as session:
-            user = create_user(session, email, role, password, name=name, is_machine=machine)
-            click.echo(f"created {'machine ' if machine else ''}{user.role.value} {user.email}")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        user = create_user(session, email, role, password, name=name, is_machine=machine)
+        click.echo(f"created {'machine ' if machine else ''}{user.role.value} {user.email}")
 
 
 @main.group()
@@ -75,12 +73,9 @@ def tokens_create(email: str, name: str, expires_days: int | None):
     from ..services.users import create_api_token, get_user_by_email
 
     expires_in = timedelta(days=expires_days) if expires_days else None
-    try:
-        with open_session() as session:
-            token = create_api_token(session, get_user_by_email(session, email), name, expires_in)
-        click.echo(token)
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        token = create_api_token(session, get_user_by_email(session, email), name, expires_in)
+    click.echo(token)
 
 
 # -- rubrics ----------------------------------------------------------------------------
@@ -130,14 +125,11 @@ def rubrics_load(paths: tuple[str, ...], changelog: str):
     from ..rubric import load_rubric_file
     from ..services.rubrics import load_rubric
 
-    try:
-        with open_session() as session:
-            for path in _rubric_files(paths):
-                outcome = load_rubric(session, load_rubric_file(path), changelog=changelog)
-                state = "new" if outcome.created else "unchanged"
-                click.echo(f"{outcome.version.rubric.slug} v{outcome.version.number} ({state})")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        for path in _rubric_files(paths):
+            outcome = load_rubric(session, load_rubric_file(path), changelog=changelog)
+            state = "new" if outcome.created else "unchanged"
+            click.echo(f"{outcome.version.rubric.slug} v{outcome.version.number} ({state})")
 
 
 @rubrics.command("versions")
@@ -147,13 +139,10 @@ def rubrics_versions(slug: str):
     from ..services.rubric_versions import versions_of
     from ..services.rubrics import get_rubric
 
-    try:
-        with open_session() as session:
-            for v in versions_of(session, get_rubric(session, slug)):
-                sha = v.content_sha256[:12] if v.status.value != "draft" else "(draft)"
-                click.echo(f"v{v.number:<3} {v.status.value:<9} {sha:<12}  {v.changelog}")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        for v in versions_of(session, get_rubric(session, slug)):
+            sha = v.content_sha256[:12] if v.status.value != "draft" else "(draft)"
+            click.echo(f"v{v.number:<3} {v.status.value:<9} {sha:<12}  {v.changelog}")
 
 
 @rubrics.command("retire")
@@ -163,12 +152,9 @@ def rubrics_retire(slug: str, number: int):
     """Retire version NUMBER of rubric SLUG: no new tasks use it; its judgments stay."""
     from ..services.rubric_versions import get_version, retire_version
 
-    try:
-        with open_session() as session:
-            retire_version(session, get_version(session, slug, number))
-        click.echo(f"{slug} v{number} retired")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        retire_version(session, get_version(session, slug, number))
+    click.echo(f"{slug} v{number} retired")
 
 
 @rubrics.command("dump")
@@ -182,13 +168,10 @@ def rubrics_dump(slug: str, number: int | None, output: str, as_json: bool):
     from ..services.rubric_versions import file_document, get_version, latest_version
     from ..services.rubrics import get_rubric
 
-    try:
-        with open_session() as session:
-            rubric = get_rubric(session, slug)
-            version = latest_version(session, rubric, published_only=True) if number is None else get_version(session, slug, number)
-            text = dump_rubric_text(file_document(version), "json" if as_json else "yaml")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        rubric = get_rubric(session, slug)
+        version = latest_version(session, rubric, published_only=True) if number is None else get_version(session, slug, number)
+        text = dump_rubric_text(file_document(version), "json" if as_json else "yaml")
     with click.open_file(output, "w", encoding="utf-8") as out:
         out.write(text)
     if output != "-":
@@ -220,16 +203,13 @@ def projects_create(name: str, rubric_slug: str, overlap: int, pin_version: int 
     """Create a project NAME rated with a rubric."""
     from ..services.projects import create_project
 
-    try:
-        with open_session() as session:
-            project = create_project(
-                session, name, rubric_slug, overlap_k=overlap, pin_version=pin_version, gold_rate=gold_rate,
-                qualification_items=qualification_items, qualification_min_accuracy=min_accuracy,
-                gold_feedback=not silent_gold, repeat_rate=repeat_rate,
-            )
-            click.echo(f"created project {project.id} {project.name!r} ({project.task_kind.value}, overlap {overlap})")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        project = create_project(
+            session, name, rubric_slug, overlap_k=overlap, pin_version=pin_version, gold_rate=gold_rate,
+            qualification_items=qualification_items, qualification_min_accuracy=min_accuracy,
+            gold_feedback=not silent_gold, repeat_rate=repeat_rate,
+        )
+        click.echo(f"created project {project.id} {project.name!r} ({project.task_kind.value}, overlap {overlap})")
 
 
 @projects.command("list")
@@ -252,11 +232,8 @@ def projects_honeypots(project: str, count: int, seed: int):
     from ..services.honeypots import generate_honeypots
     from ..services.projects import resolve_project
 
-    try:
-        with open_session() as session:
-            report = generate_honeypots(session, resolve_project(session, project), count, seed)
-        methods = ", ".join(f"{n} {m}" for m, n in report.by_method.items() if n)
-        click.echo(f"added {report.created} honeypot(s) ({methods or 'none'}); {report.existing} already present")
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        report = generate_honeypots(session, resolve_project(session, project), count, seed)
+    methods = ", ".join(f"{n} {m}" for m, n in report.by_method.items() if n)
+    click.echo(f"added {report.created} honeypot(s) ({methods or 'none'}); {report.existing} already present")
 

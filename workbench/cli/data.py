@@ -12,7 +12,7 @@ import click
 
 from ..config import load_settings
 from ..errors import InvalidInput, WorkbenchError
-from . import fail, main, open_session, report_failure
+from . import main, open_session, report_failure, user_input
 
 # -- import and export ------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
     from ..services.imports import import_rows
     from ..services.projects import resolve_project
 
-    try:
+    with user_input():
         with open_session() as session, _progress(file, fmt, progress) as bar:
             if fmt in ("llmbar", "hh"):
                 rows, unit = adapter_items(fmt, file), "line"
@@ -94,8 +94,6 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
             report = import_rows(session, resolve_project(session, project), rows, skip_invalid=skip_invalid, unit=unit)
         click.echo(f"imported {report.imported} item(s); {report.duplicates} already present, left unchanged")
         _finish_import(report, file, report_path, skip_invalid)
-    except (WorkbenchError, ValueError) as exc:
-        fail(f"error: {exc}")
 
 
 @main.command("import-judgments")
@@ -113,7 +111,7 @@ def import_judgments_command(
     from ..services.projects import resolve_project
     from ..services.rubrics import current_version
 
-    try:
+    with user_input():
         with open_session() as session, _progress(file, fmt, progress) as bar:
             target = resolve_project(session, project)
             if fmt in ("llmbar", "hh"):
@@ -130,8 +128,6 @@ def import_judgments_command(
             f"{report.raters_created} new external rater(s)"
         )
         _finish_import(report, file, report_path, skip_invalid)
-    except (WorkbenchError, ValueError) as exc:
-        fail(f"error: {exc}")
 
 
 @main.command("export")

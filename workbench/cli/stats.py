@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..config import load_settings
-from ..errors import InvalidInput, WorkbenchError
+from ..errors import InvalidInput
 from ..jsonable import jsonable
-from . import fail, main, open_session, report_failure
+from . import calibration_thresholds, main, open_session, user_input
 
 # -- statistics -------------------------------------------------------------------------
 
@@ -27,13 +26,11 @@ def alpha_command(file: str, level: str, n_resamples: int, seed: int, as_json: b
     from ..stats.alpha import alpha_from_matrix
     from ..stats.reliability_table import parse_reliability_table
 
-    try:
+    with user_input():
         table = parse_reliability_table(Path(file).read_text(encoding="utf-8"))
         if not table.is_numeric and level != "nominal":
             raise InvalidInput(f"{file} holds categories (non-numeric values); only --level nominal applies")
         result = alpha_from_matrix(table.matrix, Level(level), n_resamples=n_resamples, seed=seed)
-    except (WorkbenchError, ValueError) as exc:
-        fail(f"error: {exc}")
     payload = {
         "file": file,
         "level": level,
@@ -66,11 +63,8 @@ def agreement_command(project: str, n_resamples: int, as_json: bool):
     from ..services.agreement import project_agreement
     from ..services.projects import resolve_project
 
-    try:
-        with open_session() as session:
-            results = project_agreement(session, resolve_project(session, project), n_resamples=n_resamples)
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        results = project_agreement(session, resolve_project(session, project), n_resamples=n_resamples)
     rows = [
         {
             "question": qa.question_id,
@@ -99,15 +93,12 @@ def agreement_command(project: str, n_resamples: int, as_json: bool):
 @click.option("--json", "as_json", is_flag=True)
 def raters_command(project: str, question: str | None, as_json: bool):
     """Calibration of every rater of PROJECT, worst first, with flags."""
-    from ..services.calibration import parse_thresholds, rater_calibration
+    from ..services.calibration import rater_calibration
     from ..services.projects import resolve_project
 
-    try:
-        thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
-        with open_session() as session:
-            report = rater_calibration(session, resolve_project(session, project), question, thresholds)
-    except WorkbenchError as exc:
-        report_failure(exc)
+    thresholds = calibration_thresholds()
+    with open_session() as session:
+        report = rater_calibration(session, resolve_project(session, project), question, thresholds)
     if as_json:
         rows = [{**jsonable(r.calibration), "rater": r.name, "user_id": r.user_id, "machine": r.is_machine} for r in report.rows]
         click.echo(json.dumps({"question": report.question.key, "raters": rows}))
@@ -132,11 +123,8 @@ def leaderboard_command(project: str, question: str | None, n_resamples: int, as
     from ..services.leaderboard import project_leaderboard
     from ..services.projects import resolve_project
 
-    try:
-        with open_session() as session:
-            board = project_leaderboard(session, resolve_project(session, project), question, n_resamples=n_resamples)
-    except WorkbenchError as exc:
-        report_failure(exc)
+    with open_session() as session:
+        board = project_leaderboard(session, resolve_project(session, project), question, n_resamples=n_resamples)
     if as_json:
         click.echo(json.dumps(jsonable(board)))
         return
@@ -163,21 +151,17 @@ def leaderboard_command(project: str, question: str | None, n_resamples: int, as
 def report_command(project: str, out_file: str, target: float, n_resamples: int):
     """Write PROJECT's quality report as one self-contained HTML file (prints cleanly to PDF)."""
     from ..app import create_app
-    from ..services.calibration import parse_thresholds
     from ..services.projects import resolve_project
     from ..services.report import project_report
-    from ..web.quality import render_report_document
+    from ..web.quality.report import render_report_document
 
-    try:
-        thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
-        with open_session() as session:
-            report = project_report(session, resolve_project(session, project), target, thresholds, n_resamples=n_resamples)
-            app = create_app()
-            with app.test_request_context():
-                html = render_report_document(report, standalone=True)
-            app.extensions["workbench"].engine.dispose()
-    except WorkbenchError as exc:
-        report_failure(exc)
+    thresholds = calibration_thresholds()
+    with open_session() as session:
+        report = project_report(session, resolve_project(session, project), target, thresholds, n_resamples=n_resamples)
+        app = create_app()
+        with app.test_request_context():
+            html = render_report_document(report, standalone=True)
+        app.extensions["workbench"].engine.dispose()
     path = Path(out_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -28,7 +28,6 @@ from typing import Any
 
 from .import_formats import SourceRow
 
-ADAPTERS = ("llmbar", "hh")
 _TURN = re.compile(r"\n\n(Human|Assistant): ?")
 _ROLE = {"Human": "user", "Assistant": "assistant"}
 _ASSISTANT = "\n\nAssistant:"

@@ -15,7 +15,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import TaskKind
@@ -149,9 +149,3 @@ def _degrade(text: str, source: Item, sources: list[Item], method: str, rng: ran
         if result is not None and result.strip() != text.strip():
             return candidate, result
     return method, None
-
-
-def honeypot_count(session: Session, project: Project) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.external_id.like("honeypot:%"))
-    ) or 0

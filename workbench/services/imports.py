@@ -183,16 +183,6 @@ def check_rows(
         yield item.number, (None if errors else row), errors
 
 
-def parse_lines(lines: Iterable[str], task_kind: TaskKind) -> tuple[list[tuple[int, dict[str, Any]]], list[FieldError]]:
-    """Parse and check JSON Lines; blank lines are ignored."""
-    rows, errors = [], []
-    for number, row, problems in check_rows(text_lines_as_rows(lines), task_kind):
-        errors.extend(e.to_field_error() for e in problems)
-        if row is not None:
-            rows.append((number, row))
-    return rows, errors
-
-
 _ITEM_COLUMNS = ("project_id", "external_id", "prompt", "metadata", "is_gold", "gold_answer", "gold_rationale", "created_at")
 _RESPONSE_COLUMNS = ("item_id", "position", "external_id", "model", "text", "metadata")
 _JSON_COLUMNS = {"prompt", "metadata", "gold_answer"}

@@ -56,10 +56,6 @@ def external_email(rater: str) -> str:
     return f"ext-{hashlib.sha256(rater.encode('utf-8')).hexdigest()[:20]}@{EXTERNAL_DOMAIN}"
 
 
-def is_external(user: User) -> bool:
-    return user.email.endswith("@" + EXTERNAL_DOMAIN)
-
-
 def _pairwise_ids(document: dict[str, Any]) -> set[str]:
     return {q["id"] for q in document["questions"] if q["type"] == "pairwise"}
 

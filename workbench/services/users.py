@@ -168,7 +168,3 @@ def token_user(session: Session, token: str) -> TokenUser | None:
         execute_core(session, _TOKEN_USED, {"token_id": row.id, "used_at": now})
     return TokenUser(row.user_id, Role(row.role))
 
-
-def user_for_token(session: Session, token: str) -> User | None:
-    found = token_user(session, token)
-    return None if found is None else session.get(User, found.id)

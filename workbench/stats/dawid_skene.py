@@ -167,7 +167,7 @@ def _per_item(starts, values):
 
 def _validate(items, raters, labels, n_classes, max_iter, tol):
     arrays = [np.asarray(a) for a in (items, raters, labels)]
-    for name, a in zip(("items", "raters", "labels"), arrays):
+    for name, a in zip(("items", "raters", "labels"), arrays, strict=True):
         if a.ndim != 1:
             raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
         if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(np.isfinite(a) & (a == np.floor(a)))):

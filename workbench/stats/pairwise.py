@@ -35,7 +35,7 @@ alone, not from data. :class:`Leaderboard` reports ``n_components``; treat cross
 order as unknown when it is above 1.
 
 **Fitting** (Hunter's MM with SQUAREM) and the vectorised **bootstrap** are in
-``bradley_terry_fit``.
+``bradley_terry_fit``; input checks and graph reachability in ``pairwise_inputs``.
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ import numpy as np
 from workbench.domain import PairChoice
 
 from .bradley_terry_fit import bootstrap_strengths, fit_strengths
+from .pairwise_inputs import (
+    centre,
+    check_comparisons,
+    check_fit_options,
+    check_n_models,
+    count_components,
+    frozen,
+    frozen_masked,
+    mean_lengths,
+    require_mle,
+)
 
 __all__ = [
     "ELO_BASE",
@@ -135,8 +146,8 @@ def win_matrix(a, b, outcome, n_models: int, *, counts=None) -> tuple[np.ndarray
     stand for ``counts[k]`` identical comparisons, for input already grouped in SQL.
     Use :func:`win_rate` for ``wins / games`` without NaN.
     """
-    m = _n_models(n_models)
-    ai, bi, s, w = _comparisons(a, b, outcome, m, counts)
+    m = check_n_models(n_models)
+    ai, bi, s, w = check_comparisons(a, b, outcome, m, counts)
     wf = w.astype(np.float64)
     flat_ab = ai * m + bi
     flat_ba = bi * m + ai
@@ -197,10 +208,10 @@ def bradley_terry_from_counts(
         raise ValueError("wins must be finite and non-negative")
     if not np.allclose(games, games.T) or not np.allclose(wins + wins.T, games):
         raise ValueError("games must be symmetric and equal wins + wins.T")
-    prior, max_iter, tol = _fit_options(prior, max_iter, tol)
+    prior, max_iter, tol = check_fit_options(prior, max_iter, tol)
     if prior == 0.0:
-        _require_mle(wins, games)
-    return _centre(fit_strengths(wins, games, prior, max_iter, tol))
+        require_mle(wins, games)
+    return centre(fit_strengths(wins, games, prior, max_iter, tol))
 
 
 def ranks_from_intervals(low, high, *, atol: float = 0.0) -> np.ndarray:
@@ -264,11 +275,11 @@ def leaderboard(
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
     if not 0.0 < ci_level < 1.0:
         raise ValueError(f"ci_level must be between 0 and 1, got {ci_level!r}")
-    prior, max_iter, tol = _fit_options(prior, max_iter, tol)
+    prior, max_iter, tol = check_fit_options(prior, max_iter, tol)
     if prior == 0.0:
         raise ValueError("leaderboard needs prior > 0: a bootstrap resample may have no finite MLE")
-    ai, bi, s, w = _comparisons(a, b, outcome, m, counts)
-    mean_length = _mean_length(lengths, length_model, m)
+    ai, bi, s, w = check_comparisons(a, b, outcome, m, counts)
+    mean_length = mean_lengths(lengths, length_model, m)
 
     wins, games = win_matrix(ai, bi, s, m, counts=w)
     n_comparisons = int(w.sum())
@@ -282,13 +293,13 @@ def leaderboard(
         ci_low, ci_high = np.quantile(boot, [tail, 1.0 - tail], axis=0)
     else:
         ci_low = ci_high = np.zeros(0)
-    strength = _centre(theta)
+    strength = centre(theta)
     order = np.argsort(-strength, kind="stable")
     # Bounds that are equal in exact arithmetic (e.g. models no resample separates) differ
     # by fitting noise of order tol; do not let that noise separate ranks.
     rank_atol = max(1e-8, 1000.0 * tol)
     rank = ranks_from_intervals(ci_low[order], ci_high[order], atol=rank_atol)
-    n_components = _n_components(games)
+    n_components = count_components(games)
     method = (
         "Bradley–Terry (natural-log strengths, centred to mean 0) fitted by the MM algorithm (Hunter 2004, "
         "SQUAREM-accelerated) "
@@ -305,145 +316,18 @@ def leaderboard(
         method += f"; comparison graph has {n_components} components: order across them comes from the prior only"
     return Leaderboard(
         models=tuple(names[i] for i in order),
-        model_index=_frozen(order.astype(np.int64)),
-        strength=_frozen(strength[order]),
-        ci_low=_frozen(ci_low[order]),
-        ci_high=_frozen(ci_high[order]),
-        rank=_frozen(rank),
-        wins=_frozen(wins[np.ix_(order, order)]),
-        games=_frozen(games[np.ix_(order, order)]),
+        model_index=frozen(order.astype(np.int64)),
+        strength=frozen(strength[order]),
+        ci_low=frozen(ci_low[order]),
+        ci_high=frozen(ci_high[order]),
+        rank=frozen(rank),
+        wins=frozen(wins[np.ix_(order, order)]),
+        games=frozen(games[np.ix_(order, order)]),
         n_comparisons=n_comparisons,
         n_ties=n_ties,
         n_components=n_components,
-        mean_length=None if mean_length is None else _frozen_masked(mean_length[order]),
+        mean_length=None if mean_length is None else frozen_masked(mean_length[order]),
         ci_level=float(ci_level),
         n_resamples=int(n_resamples),
         method=method,
     )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _centre(theta: np.ndarray) -> np.ndarray:
-    return theta - theta.mean() if theta.size else theta
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.array(array)  # own copy
-    array.setflags(write=False)
-    return array
-
-
-def _frozen_masked(array: np.ma.MaskedArray) -> np.ma.MaskedArray:
-    data = np.array(array.data)
-    mask = np.array(np.ma.getmaskarray(array))
-    data.setflags(write=False)
-    mask.setflags(write=False)
-    return np.ma.MaskedArray(data, mask=mask)
-
-
-def _n_models(n_models) -> int:
-    if isinstance(n_models, bool) or not isinstance(n_models, numbers.Integral) or n_models < 0:
-        raise ValueError(f"n_models must be a non-negative integer, got {n_models!r}")
-    return int(n_models)
-
-
-def _index_array(values, name: str, m: int) -> np.ndarray:
-    raw = np.asarray(values)
-    if raw.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {raw.shape}")
-    if raw.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if raw.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must hold integer model indices, got dtype {raw.dtype}")
-    out = raw.astype(np.int64)
-    if raw.dtype.kind == "f" and not np.array_equal(out, raw):
-        raise ValueError(f"{name} must hold integer model indices")
-    if (out < 0).any() or (out >= m).any():
-        raise ValueError(f"{name} has model indices outside [0, {m})")
-    return out
-
-
-def _comparisons(a, b, outcome, m: int, counts):
-    """Validate comparison rows -> ``(a, b, score, weight)`` as int64, int64, float64, int64."""
-    ai = _index_array(a, "a", m)
-    bi = _index_array(b, "b", m)
-    s = np.asarray(outcome, dtype=np.float64)
-    if s.ndim != 1 or not (ai.size == bi.size == s.size):
-        raise ValueError(f"a, b and outcome must be 1-D of one length, got {ai.size}, {bi.size}, {s.size}")
-    if (ai == bi).any():
-        raise ValueError("a model cannot be compared with itself (a[i] == b[i])")
-    if np.isnan(s).any() or (s < 0).any() or (s > 1).any():
-        raise ValueError("outcome must lie in [0, 1] (1 = a won, 0 = b won, 0.5 = tie), without NaN")
-    if counts is None:
-        w = np.ones(s.size, dtype=np.int64)
-    else:
-        raw = np.asarray(counts)
-        if raw.shape != s.shape:
-            raise ValueError(f"counts must match outcome in shape, got {raw.shape} and {s.shape}")
-        w = raw.astype(np.int64) if raw.size else np.zeros(0, dtype=np.int64)
-        if raw.size and (raw.dtype.kind not in "iuf" or not np.array_equal(w, raw) or (w < 0).any()):
-            raise ValueError("counts must be non-negative integers")
-    return ai, bi, s, w
-
-
-def _fit_options(prior, max_iter, tol) -> tuple[float, int, float]:
-    prior = float(prior)
-    if not math.isfinite(prior) or prior < 0:
-        raise ValueError(f"prior must be a finite number >= 0, got {prior!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    tol = float(tol)
-    if not tol > 0:
-        raise ValueError(f"tol must be positive, got {tol!r}")
-    return prior, int(max_iter), tol
-
-
-def _reachability(adjacency: np.ndarray) -> np.ndarray:
-    """Transitive closure (reflexive) of a boolean adjacency matrix by repeated squaring."""
-    m = adjacency.shape[0]
-    reach = adjacency | np.eye(m, dtype=bool)
-    while True:
-        nxt = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
-        if np.array_equal(nxt, reach):
-            return reach
-        reach = nxt
-
-
-def _require_mle(wins: np.ndarray, games: np.ndarray) -> None:
-    """With ``prior=0``, the MLE exists iff the "i beat j" graph is strongly connected (Hunter 2004)."""
-    if wins.shape[0] < 2:
-        raise ValueError("prior=0 needs at least two models")
-    if not _reachability(wins > 0).all():
-        raise ValueError(
-            "with prior=0 the Bradley–Terry MLE does not exist: some models cannot be ordered by chains of wins "
-            "(a model never won or never lost, or the comparison graph is not strongly connected); use prior > 0"
-        )
-
-
-def _n_components(games: np.ndarray) -> int:
-    """Connected components of the comparison graph (a model with no games is its own)."""
-    if games.shape[0] == 0:
-        return 0
-    reach = _reachability(games > 0)
-    # Each component is counted once, at its lowest-index member.
-    first_member = reach.argmax(axis=1)
-    return int(np.unique(first_member).size)
-
-
-def _mean_length(lengths, length_model, m: int) -> np.ma.MaskedArray | None:
-    if lengths is None and length_model is None:
-        return None
-    if lengths is None or length_model is None:
-        raise ValueError("give both lengths and length_model, or neither")
-    values = np.asarray(lengths, dtype=np.float64)
-    owner = _index_array(length_model, "length_model", m)
-    if values.ndim != 1 or values.shape != owner.shape:
-        raise ValueError(f"lengths and length_model must be 1-D of one length, got {values.shape}, {owner.shape}")
-    if not np.isfinite(values).all() or (values < 0).any():
-        raise ValueError("lengths must be finite and non-negative")
-    total = np.bincount(owner, weights=values, minlength=m)
-    n = np.bincount(owner, minlength=m)
-    mean = np.divide(total, n, out=np.zeros(m), where=n > 0)
-    return np.ma.MaskedArray(mean, mask=n == 0)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 
-from ..domain import Role
+from ..domain import EVERYONE, Role
 from ..errors import NotFound
 from ..services.login import LoginThrottled, authenticate
 from ..services.users import end_sessions, get_user
@@ -16,7 +16,6 @@ from .db import get_session
 
 bp = Blueprint("auth", __name__)
 
-ALL_ROLES = tuple(Role)
 PUBLIC = "public"
 
 
@@ -89,7 +88,7 @@ def login():
 
 
 @bp.post("/logout")
-@requires(*ALL_ROLES)
+@requires(*EVERYONE)
 def logout():
     """Log out everywhere: every session of this user ends, not only this cookie."""
     db = get_session()

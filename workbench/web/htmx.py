@@ -2,12 +2,14 @@
 
 ``render`` returns the partial for a plain htmx request and the full page otherwise
 (a boosted request or a history-restore miss wants the page), and always sets
-``Vary: HX-Request`` so caches keep the two apart.
+``Vary: HX-Request`` so caches keep the two apart. ``hx_redirect`` sends the browser on
+after a POST: a 303 for a plain form, ``HX-Location`` for htmx (which drops HX-* headers on
+a 3xx and would swap the whole next page into the target).
 """
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template, request
+from flask import Response, make_response, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -24,4 +26,15 @@ def render(page: str, partial: str, status: int = 200, oob: tuple[str, ...] = ()
         body = render_template(page, **context)
     response = make_response(body, status)
     response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def hx_redirect(target: str, response: Response | None = None) -> Response:
+    """Send the browser to ``target``: 303 See Other for a plain request; for htmx, ``response``
+    (default: an empty 204) with ``HX-Location``, so htmx fetches the target and pushes its URL."""
+    if not is_htmx():
+        return redirect(target, 303)
+    if response is None:
+        response = make_response("", 204)
+    response.headers["HX-Location"] = target
     return response

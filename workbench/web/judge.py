@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from ..domain import FlagKind, ProjectProgress, Role
+from ..domain import RATERS, FlagKind, ProjectProgress
 from ..errors import Conflict, InvalidInput, JudgmentInvalid, NotFound
 from ..models import Project, utcnow
 from ..rubric import answers_from_form
@@ -24,7 +24,6 @@ from .htmx import is_htmx, render
 
 bp = Blueprint("judge", __name__)
 
-RATERS = (Role.RATER, Role.ADMIN)
 RECENT = timedelta(hours=8)
 
 

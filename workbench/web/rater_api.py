@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from ..domain import Role
+from ..domain import RATERS
 from ..errors import FieldError, InvalidInput
 from ..rubric.judgment import schema_for_version
 from ..services.assignment import next_task
@@ -21,8 +21,6 @@ from .api import make_blueprint, problem, token_requires
 from .db import get_session
 
 bp = make_blueprint("rater_api", __name__)
-
-RATERS = (Role.RATER, Role.ADMIN)
 
 
 @bp.get("/projects/<int:project_id>/next")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Response, current_app, jsonify, request, stream_with_context
 
-from ..domain import Role
+from ..domain import EVERYONE, RESEARCHERS
 from ..errors import FieldError, InvalidInput
 from ..export import AGGREGATES, SHAPES, TIE_POLICIES, export_preferences
 from ..jsonable import jsonable
@@ -30,7 +30,6 @@ from .db import get_session
 from .openapi import openapi_document
 
 bp = make_blueprint("research_api", __name__)
-RESEARCH = (Role.RESEARCHER, Role.ADMIN)
 MAX_PAGE = 1000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_RESAMPLES = 10_000
@@ -57,13 +56,13 @@ def _choice_arg(name: str, default: str, allowed) -> str:
 
 
 @bp.get("/openapi.json")
-@token_requires(*Role)
+@token_requires(*EVERYONE)
 def openapi():
     return jsonify(openapi_document())
 
 
 @bp.post("/projects/<int:project_id>/items")
-@token_requires(*RESEARCH)
+@token_requires(*RESEARCHERS)
 def import_items(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
@@ -80,7 +79,7 @@ def import_items(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/judgments")
-@token_requires(*RESEARCH)
+@token_requires(*RESEARCHERS)
 def list_judgments(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
@@ -89,7 +88,7 @@ def list_judgments(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/agreement")
-@token_requires(*RESEARCH)
+@token_requires(*RESEARCHERS)
 def agreement(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
@@ -108,7 +107,7 @@ def agreement(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/raters")
-@token_requires(*RESEARCH)
+@token_requires(*RESEARCHERS)
 def raters(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
@@ -121,7 +120,7 @@ def raters(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/leaderboard")
-@token_requires(*RESEARCH)
+@token_requires(*RESEARCHERS)
 def leaderboard(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
@@ -132,7 +131,7 @@ def leaderboard(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/export")
-@token_requires(*RESEARCH)
+@token_requires(*RESEARCHERS)
 def export(project_id: int):
     """The preference file as a download stream; the manifest's hashes come in headers."""
     session = get_session()

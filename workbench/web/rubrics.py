@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, g, make_response, redirect, request, url_for
+from flask import Blueprint, abort, g, redirect, request, url_for
 from markupsafe import Markup
 
-from ..domain import Role
+from ..domain import AUTHORS, EVERYONE, STAFF
 from ..errors import Conflict, FieldError, InvalidInput
 from ..models import Project, Rubric, RubricVersion
 from ..render import markdown_to_html
@@ -27,14 +27,11 @@ from ..services.rubric_versions import (
     versions_of,
 )
 from ..services.rubrics import get_rubric, list_rubrics
-from .auth import ALL_ROLES, requires
+from .auth import requires
 from .db import get_session
-from .htmx import is_htmx, render
+from .htmx import hx_redirect, is_htmx, render
 
 bp = Blueprint("rubrics", __name__, url_prefix="/rubrics")
-
-AUTHORS = (Role.AUTHOR, Role.ADMIN)
-STAFF = (Role.AUTHOR, Role.RESEARCHER, Role.ADMIN)
 
 
 def can_edit() -> bool:
@@ -63,13 +60,13 @@ class EditorPage:
 
 
 @bp.get("/")
-@requires(*ALL_ROLES)
+@requires(*EVERYONE)
 def list_all():
     return render("rubrics/index.html", "rubrics/_index.html", rubrics=list_rubrics(get_session()), can_edit=can_edit())
 
 
 @bp.get("/<slug>")
-@requires(*ALL_ROLES)
+@requires(*EVERYONE)
 def show_rubric(slug: str):
     session = get_session()
     rubric = get_rubric(session, slug)
@@ -82,7 +79,7 @@ def show_rubric(slug: str):
 
 
 @bp.get("/<slug>/v/<int:number>")
-@requires(*ALL_ROLES)
+@requires(*EVERYONE)
 def show_version(slug: str, number: int):
     version = get_version(get_session(), slug, number)
     if version.status.value == "draft" and not can_edit():
@@ -91,7 +88,7 @@ def show_version(slug: str, number: int):
 
 
 @bp.get("/<slug>/diff")
-@requires(*ALL_ROLES)
+@requires(*EVERYONE)
 def show_diff(slug: str):
     session = get_session()
     versions = [v for v in versions_of(session, get_rubric(session, slug)) if v.status.value != "draft" or can_edit()]
@@ -106,15 +103,6 @@ def show_diff(slug: str):
 
 
 # -- authoring -----------------------------------------------------------------------------
-
-
-def _go(target: str):
-    """Send the browser to ``target``: ``HX-Location`` for htmx (never a 3xx), else 303."""
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Location"] = target
-        return response
-    return redirect(target, 303)
 
 
 def _editor(page: EditorPage, status: int = 200):
@@ -139,7 +127,7 @@ def start_draft(slug: str):
     session = get_session()
     open_draft(session, get_rubric(session, slug), g.user)
     session.commit()
-    return _go(url_for("rubrics.edit_draft", slug=slug))
+    return hx_redirect(url_for("rubrics.edit_draft", slug=slug))
 
 
 @bp.post("/<slug>/edit")
@@ -149,14 +137,14 @@ def save_draft(slug: str):
     rubric = get_rubric(session, slug)
     draft = find_draft(session, rubric)
     if draft is None:
-        return _go(url_for("rubrics.edit_draft", slug=slug))
+        return hx_redirect(url_for("rubrics.edit_draft", slug=slug))
     fields = {k: request.form.get(k, "") for k in ("title", "description", "task_kind", "guidelines")}
     boxes = request.form.getlist("question")
     publishing = request.form.get("action") == "publish"
     changelog = request.form.get("changelog", "")
     preview = Markup(markdown_to_html(fields["guidelines"]))
     try:
-        version, kept = apply_editor(session, draft, fields, boxes, changelog if publishing else None)
+        version, _kept = apply_editor(session, draft, fields, boxes, changelog if publishing else None)
         session.commit()
     except (InvalidInput, Conflict) as exc:
         session.rollback()
@@ -166,15 +154,12 @@ def save_draft(slug: str):
         return _editor(EditorPage(rubric, draft, form, changelog, "Not saved: fix the marked fields.", preview), status=422)
     if publishing:
         target = url_for("rubrics.show_rubric", slug=slug, notice=f"Published v{version.number}.")
-        if is_htmx():
-            response = render("rubrics/edit.html", "rubrics/_editor.html", ctx=EditorPage(rubric, draft, form_from_document(draft.document), notice="Published."))
-            response.headers["HX-Location"] = target
-            return response
-        return redirect(target, 303)
-    page = EditorPage(rubric, draft, form_from_document(draft.document), notice="Draft saved.", preview=preview)
+        # htmx swaps in the saved editor (a notice) and then follows HX-Location.
+        saved = EditorPage(rubric, draft, form_from_document(draft.document), notice="Published.")
+        return hx_redirect(target, render("rubrics/edit.html", "rubrics/_editor.html", ctx=saved) if is_htmx() else None)
     if not is_htmx():
         return redirect(url_for("rubrics.edit_draft", slug=slug), 303)
-    return _editor(page)
+    return _editor(EditorPage(rubric, draft, form_from_document(draft.document), notice="Draft saved.", preview=preview))
 
 
 @bp.post("/<slug>/preview")
@@ -192,7 +177,7 @@ def discard(slug: str):
     if draft is not None:
         discard_draft(session, draft)
         session.commit()
-    return _go(url_for("rubrics.show_rubric", slug=slug, notice="Draft discarded."))
+    return hx_redirect(url_for("rubrics.show_rubric", slug=slug, notice="Draft discarded."))
 
 
 @bp.post("/<slug>/v/<int:number>/retire")
@@ -206,4 +191,4 @@ def retire(slug: str, number: int):
     except Conflict as exc:
         session.rollback()
         notice = f"Not retired: {exc}"
-    return _go(url_for("rubrics.show_rubric", slug=slug, notice=notice))
+    return hx_redirect(url_for("rubrics.show_rubric", slug=slug, notice=notice))

@@ -1,0 +1,118 @@
+"""The disagreement queue, and adjudicating (or promoting to gold) one item from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g, redirect, request, url_for
+
+from ...domain import STAFF
+from ...errors import InvalidInput
+from ...models import Project
+from ...rubric import answers_from_form
+from ...services.adjudication import (
+    AdjudicationCase,
+    DisagreementQueue,
+    adjudication_case,
+    disagreement_queue,
+    parse_rule,
+    promote_to_gold,
+    record_adjudication,
+)
+from ...services.projects import get_project
+from ..auth import requires
+from ..db import get_session
+from ..htmx import render
+from . import bp
+
+
+@dataclass(frozen=True)
+class QueueContext:
+    project: Project
+    queue: DisagreementQueue
+    rule_text: str
+
+
+@bp.get("/projects/<int:project_id>/disagreements")
+@requires(*STAFF)
+def show_disagreements(project_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    rule_text = request.args.get("rule") or "no-majority"
+    queue = disagreement_queue(session, project, request.args.get("question") or None, parse_rule(rule_text))
+    ctx = QueueContext(project, queue, str(queue.rule))
+    return render("quality/disagreements.html", "quality/_disagreements.html", ctx=ctx)
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    case: AdjudicationCase
+    question_key: str
+    rule: str
+    errors: dict[str, str] = field(default_factory=dict)
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _values(question: dict, answer) -> dict[str, list[str]]:
+    """An existing final answer as the form's field values (to pre-check the controls)."""
+    name = f"q.{question['id']}"
+    if answer is None:
+        return {}
+    if question["type"] == "pairwise":
+        out = {f"{name}.choice": [str(answer.get("choice"))]}
+        if answer.get("strength") is not None:
+            out[f"{name}.strength"] = [str(answer["strength"])]
+        return out
+    if isinstance(answer, bool):
+        return {name: ["true" if answer else "false"]}
+    return {name: [str(v) for v in answer] if isinstance(answer, list) else [str(answer)]}
+
+
+def _case_page(case: AdjudicationCase, status: int = 200, **extra):
+    extra.setdefault("form", _values(case.question, case.existing.answer if case.existing else None))
+    ctx = CaseContext(
+        case,
+        request.values.get("question") or case.question["id"],
+        request.values.get("rule") or "no-majority",
+        **extra,
+    )
+    return render("quality/adjudicate.html", "quality/_adjudicate.html", status=status, ctx=ctx)
+
+
+@bp.get("/projects/<int:project_id>/items/<int:item_id>/adjudicate")
+@requires(*STAFF)
+def show_case(project_id: int, item_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    return _case_page(adjudication_case(session, project, item_id, request.args.get("question") or None))
+
+
+@bp.post("/projects/<int:project_id>/items/<int:item_id>/adjudicate")
+@requires(*STAFF)
+def adjudicate_item(project_id: int, item_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    case = adjudication_case(session, project, item_id, request.form.get("question") or None)
+    qid = case.question["id"]
+    answer = answers_from_form(case.version.document, request.form.to_dict(flat=False)).get(qid)
+    try:
+        record_adjudication(session, project, item_id, qid, answer, request.form.get("note", ""), g.user)
+    except InvalidInput as exc:
+        session.rollback()
+        errors = {e.location.split("/")[0]: e.message for e in exc.errors}
+        return _case_page(case, 422, errors=errors, form=request.form.to_dict(flat=False))
+    session.commit()
+    question, rule = request.form.get("question") or None, request.form.get("rule") or None
+    return redirect(url_for(".show_disagreements", project_id=project.id, question=question, rule=rule), code=303)
+
+
+@bp.post("/projects/<int:project_id>/items/<int:item_id>/promote")
+@requires(*STAFF)
+def promote_item(project_id: int, item_id: int):
+    session = get_session()
+    project = get_project(session, project_id)
+    promote_to_gold(session, project, item_id)
+    session.commit()
+    return redirect(
+        url_for(".show_disagreements", project_id=project.id, question=request.form.get("question") or None), code=303
+    )
