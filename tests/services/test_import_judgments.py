@@ -163,3 +163,14 @@ def test_llmbar_round_trip_matches_the_published_labels(session, reference_data,
     table = pq.read_table(summary.parquet_path)
     assert table.column("chosen").to_pylist() == [line["chosen"] for line in lines]
     assert table.column("rejected").to_pylist() == [line["rejected"] for line in lines]
+
+
+def test_imported_pairwise_raters_show_their_true_tie_rate_and_no_order_figures(session):
+    project = one_question_project(session, "ties")
+    choices = ["tie", "A", "B", "A", "B", "A", "A", "B", "tie", "A"]  # 2 ties in 10
+    import_rows(session, project, rows(*[{"id": f"u{n}", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]} for n in range(10)]))
+    import_judgments(session, project, rows(*[{"item_id": f"u{n}", "rater": "w1", "answers": {"better": {"choice": c}}} for n, c in enumerate(choices)]))
+    session.commit()
+    (row,) = rater_calibration(session, project).rows
+    assert row.calibration.tie_rate == pytest.approx(0.2)
+    assert row.calibration.straight_lining is None and row.calibration.drift is None  # one shared timestamp: order unknown

@@ -80,6 +80,8 @@ def judgment_table(session: Session, project: Project, question: MeasuredQuestio
             Judgment.display_order,
             Judgment.duration_ms,
             Item.gold_answer,
+            Judgment.lease_id,
+            Judgment.submitted_at,
         )
         .join(Item, Item.id == Judgment.item_id)
         .where(Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None))
@@ -95,8 +97,12 @@ def judgment_table(session: Session, project: Project, question: MeasuredQuestio
     gold = np.full(n, np.nan)
     left = np.full(n, np.nan)
     tie = np.zeros(n, dtype=bool)
+    choice_made = np.zeros(n, dtype=bool)
     seconds = np.full(n, np.nan)
-    for i, (rater_id, item_id, answer, order, duration, gold_answer) in enumerate(rows):
+    sequence = np.arange(n, dtype=np.int64)
+    for rater_id in _raters_without_a_known_order(rows):
+        sequence[[i for i, r in enumerate(rows) if r[0] == rater_id]] = -1
+    for i, (rater_id, item_id, answer, order, duration, gold_answer, _, _) in enumerate(rows):
         rater[i] = rater_code[rater_id]
         unit[i] = unit_code.setdefault(item_id, len(unit_code))
         code = question.code(answer)
@@ -107,16 +113,29 @@ def judgment_table(session: Session, project: Project, question: MeasuredQuestio
         if question.kind == "pairwise" and isinstance(answer, dict):
             choice = answer.get("choice")
             tie[i] = choice == "tie"
+            choice_made[i] = choice in ("A", "B")
             if choice in ("A", "B") and order:
                 shown_left = order[0]  # canonical position of the response shown on the left
                 left[i] = 1.0 if (choice == "A") == (shown_left == 0) else 0.0
         if duration is not None:
             seconds[i] = duration / 1000.0
     table = JudgmentTable(
-        rater=rater, unit=unit, value=value, gold=gold, left_pick=left, is_tie=tie, seconds=seconds,
-        order=np.arange(n, dtype=np.int64),
+        rater=rater, unit=unit, value=value, gold=gold, left_pick=left, is_tie=tie, is_choice=choice_made,
+        seconds=seconds, order=sequence,
     )
     return table, rater_ids
+
+
+def _raters_without_a_known_order(rows) -> set[int]:
+    """Raters whose judgments' order is unknown: some were imported (no lease) and their
+    submission times repeat, so sorting by time says nothing about the order they were made in."""
+    times: dict[int, list] = {}
+    imported: set[int] = set()
+    for row in rows:
+        times.setdefault(row.rater_id, []).append(row.submitted_at)
+        if row.lease_id is None:
+            imported.add(row.rater_id)
+    return {r for r in imported if len(set(times[r])) < len(times[r])}
 
 
 def rater_calibration(

@@ -101,6 +101,9 @@ def alpha_with_ci(
         return dataclasses.replace(point, ci_level=ci_level, method=point.method + "; no interval: alpha undefined")
 
     patterns, pattern_of_unit, freq = _unique_rows(data.counts)
+    # Units in a canonical order (by their count pattern), so that the same units in any
+    # row order draw the same resamples: one CI for the same data and seed on every surface.
+    pattern_of_unit = np.sort(pattern_of_unit)
     model = _ResampleModel(patterns, data.domain, data.level)
     rng = np.random.default_rng(seed)
     alphas = np.concatenate(

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLDS = Thresholds()
-_COLUMNS = ("rater", "unit", "value", "gold", "left_pick", "is_tie", "seconds", "order")
+_COLUMNS = ("rater", "unit", "value", "gold", "left_pick", "is_tie", "is_choice", "seconds", "order")
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,8 +49,11 @@ class JudgmentTable:
     ``value``: the answer as a number of the question's value domain, NaN = not answered.
     ``gold``: the gold answer, NaN = not a gold item. ``left_pick``: 1.0 the rater picked
     the side shown on the left, 0.0 the right, NaN = not applicable (tie, single response).
-    ``is_tie``: a pairwise tie. ``seconds``: time spent (NaN = unknown). ``order``:
-    submission sequence (any increasing integers, e.g. the judgment id).
+    ``is_tie``: a pairwise tie. ``is_choice``: a pairwise answer that picked a side, whether
+    or not the display order is known (ties and choices are the tie rate's denominator).
+    ``seconds``: time spent (NaN = unknown). ``order``: submission sequence (any increasing
+    integers, e.g. the judgment id); negative where the sequence is not known (imported
+    judgments that share a timestamp), which leaves straight-lining and drift undefined.
     Use :meth:`from_columns` to fill the optional columns with "not applicable".
     """
 
@@ -60,11 +63,12 @@ class JudgmentTable:
     gold: np.ndarray
     left_pick: np.ndarray
     is_tie: np.ndarray
+    is_choice: np.ndarray
     seconds: np.ndarray
     order: np.ndarray
 
     def __post_init__(self):
-        kinds = {"rater": np.int64, "unit": np.int64, "order": np.int64, "is_tie": bool}
+        kinds = {"rater": np.int64, "unit": np.int64, "order": np.int64, "is_tie": bool, "is_choice": bool}
         for name in _COLUMNS:
             raw = np.asarray(getattr(self, name))
             if raw.ndim != 1:
@@ -84,11 +88,15 @@ class JudgmentTable:
         return int(self.rater.size)
 
     @classmethod
-    def from_columns(cls, rater, unit, value, *, gold=None, left_pick=None, is_tie=None, seconds=None, order=None):
+    def from_columns(
+        cls, rater, unit, value, *, gold=None, left_pick=None, is_tie=None, is_choice=None, seconds=None, order=None
+    ):
         """Build a table; missing columns become NaN (gold, left_pick, seconds), False
-        (is_tie) or the row number (order)."""
+        (is_tie), "a side was picked where ``left_pick`` is known" (is_choice) or the row
+        number (order)."""
         n = np.asarray(rater).size
         nan = np.full(n, np.nan)
+        picks = nan if left_pick is None else np.asarray(left_pick, dtype=np.float64)
         return cls(
             rater=rater,
             unit=unit,
@@ -96,6 +104,7 @@ class JudgmentTable:
             gold=nan if gold is None else gold,
             left_pick=nan if left_pick is None else left_pick,
             is_tie=np.zeros(n, dtype=bool) if is_tie is None else is_tie,
+            is_choice=~np.isnan(picks) if is_choice is None else is_choice,
             seconds=nan if seconds is None else seconds,
             order=np.arange(n) if order is None else order,
         )
@@ -187,14 +196,15 @@ def _rater_figures(table: JudgmentTable, rows: np.ndarray, t: Thresholds) -> tup
     value, gold = table.value[rows], table.gold[rows]
     graded = ~np.isnan(gold) & ~np.isnan(value)
     correct = np.abs(value[graded] - gold[graded]) <= t.gold_tolerance
+    in_sequence = bool((table.order[rows] >= 0).all())
     drift = None
-    if correct.size >= 4:
+    if correct.size >= 4 and in_sequence:
         half = correct.size // 2
         drift = float(correct[half:].mean() - correct[:half].mean())
     tie = table.is_tie[rows]
     pick = table.left_pick[rows]
     sided = ~tie & ~np.isnan(pick)
-    pairwise = int(tie.sum() + sided.sum())
+    pairwise = int(tie.sum() + (table.is_choice[rows] & ~tie).sum())
     lefts = int((pick[sided] == 1.0).sum())
     seconds = table.seconds[rows]
     seconds = seconds[~np.isnan(seconds)]
@@ -207,7 +217,7 @@ def _rater_figures(table: JudgmentTable, rows: np.ndarray, t: Thresholds) -> tup
         "tie_rate": float(tie.sum() / pairwise) if pairwise else None,
         "median_seconds": float(np.median(seconds)) if seconds.size else None,
         "too_fast_share": float((seconds < t.too_fast_seconds).mean()) if seconds.size else None,
-        "straight_lining": float((answers[1:] == answers[:-1]).mean()) if answers.size >= 2 else None,
+        "straight_lining": float((answers[1:] == answers[:-1]).mean()) if answers.size >= 2 and in_sequence else None,
     }
     return figures, {"answered": int(answers.size), "timed": int(seconds.size)}
 

@@ -1,0 +1,56 @@
+"""Corrections to rater calibration, each on data that showed the defect.
+
+Expected values are counted by hand from the tables built here, not taken from our output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.domain import Level
+from workbench.stats.alpha import alpha_with_ci
+from workbench.stats.calibration import JudgmentTable, calibrate
+
+
+def test_tie_rate_counts_judgments_without_a_display_order():
+    # Imported pairwise judgments: 1 tie and 9 side choices, display order unknown.
+    n = 10
+    table = JudgmentTable.from_columns(
+        rater=np.zeros(n, dtype=np.int64),
+        unit=np.arange(n),
+        value=np.array([2.0] + [0.0] * 5 + [1.0] * 4),
+        is_tie=np.array([True] + [False] * 9),
+        is_choice=np.array([False] + [True] * 9),
+    )
+    (row,) = calibrate(table, [0.0, 1.0, 2.0], Level.NOMINAL)
+    assert row.tie_rate == 0.1  # 1 of 10, not 1 of 1
+    assert row.position.trials == 0  # no side can be called "left" without the display order
+
+
+def test_straight_lining_and_drift_need_a_known_order():
+    n = 12
+    values = np.ones(n)  # the same answer every time: 100% straight-lining if the order meant anything
+    gold = np.where(np.arange(n) < 6, 1.0, 0.0)
+    known = JudgmentTable.from_columns(rater=np.zeros(n, dtype=np.int64), unit=np.arange(n), value=values, gold=gold)
+    unknown = JudgmentTable.from_columns(
+        rater=np.zeros(n, dtype=np.int64), unit=np.arange(n), value=values, gold=gold, order=np.full(n, -1)
+    )
+    (in_order,) = calibrate(known, [0.0, 1.0], Level.NOMINAL)
+    (no_order,) = calibrate(unknown, [0.0, 1.0], Level.NOMINAL)
+    assert in_order.straight_lining == 1.0 and in_order.drift == -1.0
+    assert no_order.straight_lining is None and no_order.drift is None
+    assert not any("straight" in f or "drops" in f for f in no_order.flags)
+    assert no_order.gold.trials == in_order.gold.trials == n  # gold accuracy does not need the order
+
+
+def test_the_bootstrap_ci_does_not_depend_on_unit_row_order():
+    rng = np.random.default_rng(7)
+    # Many distinct count patterns, so resampling draws unit indices (the order-sensitive path).
+    counts = rng.integers(0, 6, size=(400, 5))
+    counts[counts.sum(axis=1) < 2, 0] = 2
+    shuffled = counts[rng.permutation(len(counts))]
+    first = alpha_with_ci(counts, [1, 2, 3, 4, 5], "ordinal", n_resamples=200, seed=3)
+    second = alpha_with_ci(shuffled, [1, 2, 3, 4, 5], "ordinal", n_resamples=200, seed=3)
+    assert first.alpha == pytest.approx(second.alpha, rel=1e-12)  # summation order only
+    assert (first.ci_low, first.ci_high) == (second.ci_low, second.ci_high)
