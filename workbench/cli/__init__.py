@@ -89,7 +89,7 @@ class WorkbenchGroup(click.Group):
 def main():
     """workbench: rate LLM outputs against versioned rubrics, measure agreement, export preferences.
 
-    Settings come from WORKBENCH_* environment variables (see the README).
+    Settings come from WORKBENCH_* environment variables (see docs/configuration.md).
     """
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from ..db import execute_core
 from ..domain import Role
