@@ -11,6 +11,7 @@ import pytest
 from workbench.domain import Level
 from workbench.stats.alpha import alpha_with_ci
 from workbench.stats.calibration import JudgmentTable, calibrate
+from workbench.stats.rater_flags import Thresholds
 
 
 def test_tie_rate_counts_judgments_without_a_display_order():
@@ -54,3 +55,25 @@ def test_the_bootstrap_ci_does_not_depend_on_unit_row_order():
     second = alpha_with_ci(shuffled, [1, 2, 3, 4, 5], "ordinal", n_resamples=200, seed=3)
     assert first.alpha == pytest.approx(second.alpha, rel=1e-12)  # summation order only
     assert (first.ci_low, first.ci_high) == (second.ci_low, second.ci_high)
+
+
+def _offset_table(offset: float, n_units: int = 12) -> JudgmentTable:
+    """Three raters on a -100..100 scale; rater 2 rates every unit ``offset`` above the others."""
+    base = np.linspace(-60, 40, n_units).round()
+    values = np.concatenate([base, base, base + offset])
+    return JudgmentTable.from_columns(
+        rater=np.repeat([0, 1, 2], n_units), unit=np.tile(np.arange(n_units), 3), value=values
+    )
+
+
+def test_leniency_is_judged_relative_to_the_scale_by_default():
+    domain = np.arange(-100, 101, dtype=np.float64)
+    table = _offset_table(20.0)
+    by_rater = {r.rater: r for r in calibrate(table, domain, Level.INTERVAL)}
+    assert by_rater[2].leniency == 20.0  # its mean minus the others' mean, by hand
+    assert not any("lenient" in f for f in by_rater[2].flags)  # 20 < 0.125 * 200 = 25
+    strict = Thresholds(max_abs_leniency=10.0)
+    by_rater = {r.rater: r for r in calibrate(table, domain, Level.INTERVAL, strict)}
+    assert any("lenient" in f for f in by_rater[2].flags)  # an absolute limit still works
+    loud = {r.rater: r for r in calibrate(_offset_table(30.0), domain, Level.INTERVAL)}
+    assert any("lenient" in f for f in loud[2].flags)  # 30 > 25

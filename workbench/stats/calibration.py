@@ -172,6 +172,7 @@ def calibrate(
         fit = dawid_skene(unit[answered], rater[answered], code, domain.size)
         competence[fit.rater_ids] = fit.competence
 
+    scale_range = None if level is Level.NOMINAL or domain.size < 2 else float(domain[-1] - domain[0])
     rows_by_rater = np.lexsort((table.order, rater))
     bounds = np.searchsorted(rater[rows_by_rater], np.arange(rater_ids.size + 1))
     results = []
@@ -184,7 +185,8 @@ def calibrate(
             leniency=_optional(pooled.leniency[r]),
             competence=_optional(competence[r]),
         )
-        flags, score = judge_rater(figures, {**sizes, "shared": int(pooled.shared_units[r])}, thresholds)
+        sizes.update(shared=int(pooled.shared_units[r]), scale_range=scale_range)
+        flags, score = judge_rater(figures, sizes, thresholds)
         results.append(
             RaterCalibration(rater=int(rater_id), n_judgments=int(rows.size), flags=flags, score=score, **figures)
         )

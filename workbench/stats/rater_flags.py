@@ -6,7 +6,7 @@ Score (badness), documented so a ranking can be explained::
 
 where ``b`` is each figure's distance from good relative to its threshold (``b >= 1`` is
 at or past the limit): gold error / allowed error, Δalpha / max_delta_alpha, consensus
-disagreement / allowed disagreement, |leniency| / max_abs_leniency, |left share − 0.5| /
+disagreement / allowed disagreement, |leniency| / allowed leniency, |left share − 0.5| /
 min_position_deviation, too-fast share / max_too_fast_share, straight-lining /
 max_straight_lining, gold-accuracy drop / max_gold_drop. A rater with more flags always
 ranks worse; among raters with as many flags, the one nearer the limits ranks worse.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Thresholds", "judge_rater"]
+__all__ = ["Thresholds", "judge_rater", "leniency_limit"]
 
 _SEVERITY_CAP = 3.0
 
@@ -36,7 +36,11 @@ class Thresholds:
     min_gold_accuracy: float = 0.7  # flag gold accuracy below 70%
     gold_tolerance: float = 0.0  # exact match with the gold value counts as correct
     max_delta_alpha: float = 0.02  # flag if alpha rises by more than 0.02 without the rater
-    max_abs_leniency: float = 0.75  # flag a mean offset from the others beyond ±0.75 points
+    # Leniency: a mean offset from the others beyond this share of the scale's range is
+    # flagged (0.125 is ±0.5 points on a 1-5 scale, ±0.75 on 1-7, ±25 on -100..100); set
+    # max_abs_leniency to a number of points instead to use an absolute limit.
+    max_relative_leniency: float = 0.125
+    max_abs_leniency: float | None = None
     position_p_value: float = 0.01  # position bias needs p below 0.01 ...
     min_position_deviation: float = 0.15  # ... and a left share outside 35%-65%
     too_fast_seconds: float = 3.0  # a judgment under 3 s is "too fast" ...
@@ -52,7 +56,9 @@ def judge_rater(f: dict, n: dict, t: Thresholds) -> tuple[tuple[str, ...], float
 
     ``f`` maps :class:`~workbench.stats.calibration.RaterCalibration` field names to the
     figures; ``n`` holds sample sizes: ``answered`` (answered judgments), ``timed``
-    (judgments with seconds) and ``shared`` (units compared for leniency).
+    (judgments with seconds) and ``shared`` (units compared for leniency), and may hold
+    ``scale_range`` (largest minus smallest value of the question's scale), which makes the
+    leniency limit relative.
     """
     flags: list[str] = []
     severities: list[float] = []
@@ -88,11 +94,12 @@ def judge_rater(f: dict, n: dict, t: Thresholds) -> tuple[tuple[str, ...], float
         lambda: f"alpha rises by {delta:+.3f} without this rater",
     )
     lean = f["leniency"]
+    lean_limit = leniency_limit(t, n.get("scale_range"))
     check(
         None if lean is None else abs(lean),
-        t.max_abs_leniency,
+        lean_limit,
         n["shared"],
-        lambda: f"{'lenient' if lean > 0 else 'severe'}: {lean:+.1f} vs others",
+        lambda: f"{'lenient' if lean > 0 else 'severe'}: {lean:+.2g} vs others (limit ±{lean_limit:.2g})",
     )
     if position.estimate is not None:
         share, p = position.estimate, f["position_p"]
@@ -118,6 +125,13 @@ def judge_rater(f: dict, n: dict, t: Thresholds) -> tuple[tuple[str, ...], float
     )
     mean_severity = sum(severities) / len(severities) if severities else 0.0
     return tuple(flags), len(flags) + 0.99 * mean_severity / _SEVERITY_CAP
+
+
+def leniency_limit(t: Thresholds, scale_range: float | None) -> float:
+    """The leniency limit in scale points: absolute when set, else relative to the range."""
+    if t.max_abs_leniency is not None or not scale_range:
+        return t.max_abs_leniency if t.max_abs_leniency is not None else 0.75
+    return t.max_relative_leniency * scale_range
 
 
 def _position_flag(share: float, p: float) -> str:
