@@ -63,4 +63,4 @@ def main():
     """
 
 
-from . import admin, data, judges, server, stats  # noqa: E402, F401 - registers the commands
+from . import admin, data, judge_quality, judges, server, stats  # noqa: E402, F401 - registers the commands
