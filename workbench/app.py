@@ -32,6 +32,7 @@ from .web import (
     stats,
 )
 from .web import db as web_db
+from .web import judge_alignment as alignment_page
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(research_api.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(alignment_page.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     app.after_request(_security_headers)
     return app
