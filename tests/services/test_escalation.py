@@ -14,7 +14,7 @@ from workbench.cli import main
 from workbench.db import make_engine
 from workbench.errors import InvalidInput
 from workbench.models import Escalation
-from workbench.services.escalation import escalate, latest_escalation
+from workbench.services.escalation import accepted_judge_labels, escalate, latest_escalation
 
 
 def build(session: Session):
@@ -63,6 +63,26 @@ def test_threshold_decisions_and_replacement(session):
     assert session.scalar(select(func.count()).select_from(Escalation)) == 5  # replaced, not added
     summary = latest_escalation(session, project, judge)
     assert (summary.accepted, summary.escalated, summary.threshold, summary.target_agreement) == (0, 5, None, 0.99)
+
+
+def test_accepted_labels_carry_answers_and_provenance(session):
+    project, judge = build(session)
+    other = make_judge(session, "second-judge", model="other-model")
+    assert accepted_judge_labels(session, project) == []
+    escalate(session, project, judge, 0.8, 0.1)
+    labels = accepted_judge_labels(session, project, judge)
+    assert [label.external_id for label in labels] == ["new-sure", "new-fair"]  # item order
+    first = labels[0]
+    assert first.answers == choice("B")
+    assert first.provenance["source"] == "judge" and first.provenance["judge"] == "gpt-judge"
+    assert first.provenance["confidence"] == 0.95 and first.provenance["threshold"] == pytest.approx(0.501)
+    assert (first.provenance["target_agreement"], first.provenance["delta"], first.provenance["question_id"]) == (
+        0.8,
+        0.1,
+        "helpful",
+    )
+    assert accepted_judge_labels(session, project, other) == []
+    assert len(accepted_judge_labels(session, project)) == 2
 
 
 def test_levels_are_checked(session):
@@ -142,3 +162,20 @@ def test_cli_escalate_and_alignment(runner, cli_db):
     assert "agreement 0.667" in human.output and "flags:" in human.output
     missing = runner.invoke(main, ["judge", "alignment", "escalation project", "--judge", "nobody"])
     assert missing.exit_code == 1 and "no judge 'nobody'" in missing.output
+
+
+def test_cli_machine_raters_imported_are_not_human_labels(runner, cli_db, tmp_path):
+    answers = {"helpful": {"choice": "A", "strength": 1}, "harmless": {"choice": "tie"}}
+    rows = tmp_path / "published.jsonl"
+    rows.write_text(json.dumps({"item_id": "new-unjudged", "rater": "gpt-4", "answers": answers}) + "\n")
+    args = ["import-judgments", "escalation project", str(rows), "--machine-rater", "gpt-4", "--no-progress"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    escalate_args = ["judge", "escalate", "escalation project", "--judge", "gpt-judge"]
+    escalate_args += ["--target-agreement", "0.8", "--delta", "0.1", "--json"]
+    payload = json.loads(runner.invoke(main, escalate_args).output)
+    assert "new-unjudged" in payload["escalated"]  # a machine's judgment is no human label
+    rows.write_text(json.dumps({"item_id": "new-unjudged", "rater": "crowd", "answers": answers}) + "\n")
+    assert runner.invoke(main, ["import-judgments", "escalation project", str(rows), "--no-progress"]).exit_code == 0
+    payload = json.loads(runner.invoke(main, escalate_args).output)
+    assert "new-unjudged" not in payload["escalated"] + payload["accepted"]  # a person labelled it

@@ -23,7 +23,7 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
-from ..models import Escalation, Item, Judge, Project, utcnow
+from ..models import Escalation, Item, Judge, JudgeVerdict, Project, utcnow
 from ..stats.judge_alignment import human_majority
 from ..stats.selective import MIN_CALIBRATION, SelectiveThreshold, select_threshold, threshold_grid
 from .judge_alignment import choice_question, human_votes, judge_verdicts
@@ -155,3 +155,56 @@ def latest_escalation(session: Session, project: Project, judge: Judge) -> Escal
         return None
     n_accepted = int(n_accepted or 0)
     return EscalationSummary(question_id, threshold, target, delta, n_accepted, int(total) - n_accepted, decided_at)
+
+
+@dataclass(frozen=True)
+class AcceptedLabel:
+    """A judge's canonical answers on an item it was trusted with, and where they come from."""
+
+    item_id: int
+    external_id: str
+    answers: dict[str, Any]  # the primary verdict's answers, canonical orientation
+    provenance: dict[str, Any]
+
+
+def accepted_judge_labels(session: Session, project: Project, judge: Judge | None = None) -> list[AcceptedLabel]:
+    """Per item accepted by the latest ``escalate`` (of ``judge``, or of every judge), the
+    judge's primary verdict and its provenance, ordered by item id then judge name.
+
+    ``provenance`` holds ``source`` ("judge"), ``judge``, ``model``, ``question_id`` (the
+    question the guarantee is about), ``confidence``, ``threshold``, ``target_agreement``,
+    ``delta``, ``decided_at`` (ISO 8601), ``verdict_id`` and ``rubric_version_id``. An item
+    two judges were trusted with appears once per judge; the caller chooses.
+    """
+    query = (
+        select(Escalation, JudgeVerdict, Judge, Item.external_id)
+        .join(Judge, Judge.id == Escalation.judge_id)
+        .join(Item, Item.id == Escalation.item_id)
+        .join(
+            JudgeVerdict,
+            (JudgeVerdict.item_id == Escalation.item_id)
+            & (JudgeVerdict.judge_id == Escalation.judge_id)
+            & JudgeVerdict.swapped.is_(False),
+        )
+        .where(Escalation.project_id == project.id, Escalation.accepted.is_(True))
+        .order_by(Escalation.item_id, Judge.name)
+    )
+    if judge is not None:
+        query = query.where(Escalation.judge_id == judge.id)
+    labels = []
+    for decision, verdict, who, external_id in session.execute(query):
+        provenance = {
+            "source": "judge",
+            "judge": who.name,
+            "model": who.model,
+            "question_id": decision.question_id,
+            "confidence": decision.confidence,
+            "threshold": decision.threshold,
+            "target_agreement": decision.target_agreement,
+            "delta": decision.delta,
+            "decided_at": decision.created_at.isoformat(),
+            "verdict_id": verdict.id,
+            "rubric_version_id": verdict.rubric_version_id,
+        }
+        labels.append(AcceptedLabel(decision.item_id, external_id, dict(verdict.answers), provenance))
+    return labels
