@@ -196,3 +196,15 @@ def test_flags_fire_past_their_thresholds_only():
         assert words in text, text
     small = JudgeThresholds(min_items=100)
     assert judge_flags(**_figures(consistency=wilson_interval(16, 20)), t=small) == ()
+
+
+def test_alpha_drop_flag():
+    # Humans agree perfectly on 20 items (10 A, 10 B); a judge answering at random-ish
+    # (wrong on 8) lowers alpha from 1.0: the flag names both values.
+    votes = {i: [i % 2] * 3 for i in range(20)}
+    judge = {i: (i % 2) if i >= 8 else 1 - i % 2 for i in range(20)}
+    agreement = judge_agreement(votes, judge, 2, n_resamples=20)
+    assert agreement.alpha_humans.alpha == pytest.approx(1.0)
+    assert agreement.alpha_with_judge.alpha < 0.95
+    flags = judge_flags(**_figures(agreement=agreement))
+    assert any(f.startswith("alpha falls from 1.00 to") for f in flags), flags
