@@ -35,6 +35,9 @@ def test_page_shows_figures_chart_and_escalation(client, auth, project_id):
     assert 'id="reliability-1"' in page and "<svg" in page and "<rect" in page
     assert "<strong>2</strong> item(s) accepted" in page and "<strong>3</strong> escalated" in page
     assert "threshold 0.501" in page
+    # Flags: kappa is 0 (people always said A); alpha needs 10 units two people rated (there is 1).
+    assert "kappa 0.00 &lt; 0.4" in page and "alpha falls" not in page
+    assert "Picks the longer response" not in page  # no item with responses of different length
     fragment = client.get(f"/projects/{project_id}/judges/alignment", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="judge-alignment"' in fragment.text
 

@@ -6,7 +6,8 @@ what it saw in words. The limits and why:
 - ``min_kappa`` 0.4: Cohen's kappa against the human majority below 0.4, the lower end of
   "moderate" agreement (Landis & Koch 1977);
 - ``max_alpha_drop`` 0.05: Krippendorff's alpha falls by more than 0.05 when the judge
-  joins the humans as one more rater (it disagrees more than the people do);
+  joins the humans as one more rater (it disagrees more than the people do); counted on
+  the units at least two people rated;
 - ``min_position_consistency`` 0.9: fewer than 90% of the items asked in both orders
   keep their verdict when the sides are swapped;
 - ``position_p_value`` 0.01 and ``min_position_deviation`` 0.15: the left-hand response
@@ -58,7 +59,8 @@ def judge_flags(
     if kappa is not None and agreement.n_items >= t.min_items and kappa < t.min_kappa:
         flags.append(f"kappa {kappa:.2f} < {t.min_kappa:g} against the human majority")
     a_h, a_j = agreement.alpha_humans.alpha, agreement.alpha_with_judge.alpha
-    if a_h is not None and a_j is not None and agreement.n_items >= t.min_items and a_h - a_j > t.max_alpha_drop:
+    alpha_units = agreement.alpha_humans.n_units
+    if a_h is not None and a_j is not None and alpha_units >= t.min_items and a_h - a_j > t.max_alpha_drop:
         flags.append(f"alpha falls from {a_h:.2f} to {a_j:.2f} with the judge as a rater")
     if consistency.trials >= t.min_items and consistency.estimate < t.min_position_consistency:
         flags.append(
