@@ -38,6 +38,7 @@ from .web import (
     stats,
 )
 from .web import db as web_db
+from .web import judge_alignment as alignment_page
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -90,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(research_api.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(alignment_page.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     # The role groups of ``domain``: templates ask ``g.user.role in roles.RATERS``.
     app.jinja_env.globals["roles"] = SimpleNamespace(

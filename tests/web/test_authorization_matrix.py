@@ -42,6 +42,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/projects/<int:project_id>/skip"): {RATER, ADMIN},
     ("GET", "/projects/<int:project_id>/leases/<int:lease_id>/diff"): {RATER, ADMIN},
     ("GET", "/projects/<int:project_id>/leaderboard"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/judges/alignment"): {AUTHOR, RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/me"): {RATER, ADMIN},
     ("GET", "/api/v1/projects/<int:project_id>/next"): {RATER, ADMIN},
     ("POST", "/api/v1/leases/<int:lease_id>/judgment"): {RATER, ADMIN},

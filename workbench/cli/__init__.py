@@ -93,4 +93,4 @@ def main():
     """
 
 
-from . import accounts, admin, data, judges, server, stats  # noqa: E402, F401 - registers the commands
+from . import accounts, admin, data, judge_quality, judges, server, stats  # noqa: E402, F401 - registers the commands

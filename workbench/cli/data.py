@@ -102,8 +102,9 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
 @_import_options
 @click.option("--question", default=None, help="For llmbar/hh: the pairwise question the labels answer; default: the first.")
 @click.option("--rater", default=None, help="For llmbar/hh: the external rater name given to the labels.")
+@click.option("--machine-rater", "machine_raters", multiple=True, help="A rater in FILE that is a machine (an LLM judge, a script), not a person; repeatable.")
 def import_judgments_command(
-    project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater
+    project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater, machine_raters
 ):
     """Import judgments {item_id, rater, answers, submitted_at?} from FILE; raters become external raters."""
     from ..services.adapters import adapter_judgments
@@ -122,7 +123,7 @@ def import_judgments_command(
                 rows, unit = adapter_judgments(fmt, file, qid, rater), "line"
             else:
                 rows, unit, _ = _import_source(file, fmt, bar)
-            report = import_judgments(session, target, rows, skip_invalid=skip_invalid, unit=unit)
+            report = import_judgments(session, target, rows, skip_invalid=skip_invalid, unit=unit, machine_raters=machine_raters)
         click.echo(
             f"imported {report.imported} judgment(s); {report.duplicates} already present, left unchanged; "
             f"{report.raters_created} new external rater(s)"

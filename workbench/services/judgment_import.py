@@ -6,7 +6,10 @@ Each row is ``{item_id, rater, answers, submitted_at?, duration_ms?}``:
 - ``rater`` is the rater's name on the other platform. Each distinct name becomes an
   *external rater*: a ``rater`` user with e-mail ``ext-<hash>@external.invalid``, no
   password and ``active`` false, so it can never log in or be assigned work, while
-  agreement, calibration, leaderboards and exports treat its judgments like any other;
+  agreement, calibration, leaderboards and exports treat its judgments like any other.
+  Names listed in ``machine_raters`` (an LLM judge's published verdicts, a script) become
+  machine raters (``is_machine``): judge alignment and escalation then leave them out of
+  the human majority, and statistics report them apart from people;
 - ``answers`` follow the project's current rubric version, in canonical orientation
   (``A`` is the item's first response). A pairwise ``choice`` may also name a response by
   its id (e.g. ``"output_2"``); an id the item does not have is an error;
@@ -112,8 +115,12 @@ def import_judgments(
     skip_invalid: bool = False,
     unit: str = "line",
     now: datetime | None = None,
+    machine_raters: Iterable[str] = (),
 ) -> JudgmentImportReport:
-    """Check every row, then store the new judgments and create missing external raters."""
+    """Check every row, then store the new judgments and create missing external raters.
+
+    External raters named in ``machine_raters`` are created, or marked, as machine raters.
+    """
     now = now or utcnow()
     version = current_version(session, project)
     document = version.document
@@ -188,9 +195,13 @@ def import_judgments(
         raise_invalid(errors)
     if not accepted and not errors:
         raise ImportInvalid("the file has no judgments; nothing was imported")
+    machines = {m.strip() for m in machine_raters}
+    unknown = sorted(machines - {name for _, name, _, _, _ in accepted})
+    if unknown:
+        raise InvalidInput(f"no judgments by machine rater(s) {', '.join(map(repr, unknown))} in the file")
 
     with session.begin_nested():
-        users = _external_raters(session, {name for _, name, _, _, _ in accepted})
+        users = _external_raters(session, {name for _, name, _, _, _ in accepted}, machines)
         live = set(
             session.execute(
                 select(Judgment.item_id, Judgment.rater_id).where(
@@ -231,8 +242,8 @@ def import_judgments(
     return JudgmentImportReport(imported=len(rows), duplicates=duplicates, raters_created=created, rejected=tuple(errors))
 
 
-def _external_raters(session: Session, names: set[str]) -> dict[str, User]:
-    """The external rater user of each name, created when missing."""
+def _external_raters(session: Session, names: set[str], machines: set[str] = frozenset()) -> dict[str, User]:
+    """The external rater user of each name, created when missing; ``machines`` are marked as such."""
     emails = {external_email(name): name for name in names}
     found = {u.email: u for u in session.scalars(select(User).where(User.email.in_(list(emails))))} if emails else {}
     out: dict[str, User] = {}
@@ -242,6 +253,8 @@ def _external_raters(session: Session, names: set[str]) -> dict[str, User]:
             user = User(email=email, name=name[:200], role=Role.RATER, password_hash=None, active=False, is_machine=False)
             session.add(user)
             user._created_now = True
+        if name in machines:
+            user.is_machine = True
         out[name] = user
     session.flush()
     return out
