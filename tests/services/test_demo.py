@@ -10,7 +10,7 @@ from workbench.domain import Role
 from workbench.models import ApiToken, Item, Judgment, Lease, Project, Response, Rubric, RubricVersion, User
 from workbench.paths import DEMO_DIR, resource_dir
 from workbench.services.demo import MACHINE_JUDGE, DEMO_PASSWORD, DEMO_USERS, PAIRWISE_PROJECT, SINGLE_PROJECT, seed_demo
-from workbench.services.users import authenticate
+from workbench.services.login import authenticate
 
 TABLES = (User, ApiToken, Rubric, RubricVersion, Project, Item, Response, Lease, Judgment)
 
@@ -72,7 +72,7 @@ def test_demo_logins_work(session):
     assert {(email, role) for email, role, _ in result.logins} == {(e, r.value) for e, r, _ in DEMO_USERS}
     for email, role, password in result.logins:
         assert password == DEMO_PASSWORD
-        user = authenticate(session, email, password)
+        user = authenticate(session, email, password, "192.0.2.1")
         assert user is not None and user.role is Role(role)
 
 
