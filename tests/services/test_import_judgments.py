@@ -174,3 +174,51 @@ def test_imported_pairwise_raters_show_their_true_tie_rate_and_no_order_figures(
     (row,) = rater_calibration(session, project).rows
     assert row.calibration.tie_rate == pytest.approx(0.2)
     assert row.calibration.straight_lining is None and row.calibration.drift is None  # one shared timestamp: order unknown
+
+
+def _repeated_rows():
+    return rows(
+        {"item_id": "u0", "rater": "w1", "answers": {"better": {"choice": "A"}}},
+        {"item_id": "u1", "rater": "w1", "answers": {"better": {"choice": "B"}}},
+        {"item_id": "u0", "rater": "w1", "answers": {"better": {"choice": "B"}}},
+        {"item_id": "u0", "rater": "w1", "answers": {"better": {"choice": "tie"}}},
+    )
+
+
+def _two_items(session, name):
+    project = one_question_project(session, name)
+    import_rows(session, project, rows(*[{"id": f"u{n}", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]} for n in range(2)]))
+    return project
+
+
+def _stored(session, project):
+    return sorted((j.item.external_id, j.answers["better"]["choice"]) for j in session.scalars(select(Judgment).where(Judgment.project_id == project.id)))
+
+
+def test_repeated_rows_are_refused_by_default_with_the_option_named(session):
+    project = _two_items(session, "refuse")
+    with pytest.raises(ImportInvalid) as caught:
+        import_judgments(session, project, _repeated_rows())
+    assert any("--repeats" in e.message and "line 1" in e.message for e in caught.value.errors)
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected", "stored", "dropped"),
+    [
+        ("keep-first", [("u0", "A"), ("u1", "B")], 0, 2),
+        ("keep-last", [("u0", "tie"), ("u1", "B")], 0, 2),
+        ("as-repeats", [("u0", "A"), ("u1", "B")], 1, 1),
+    ],
+)
+def test_repeated_rows_follow_the_chosen_policy(session, policy, expected, stored, dropped):
+    from workbench.models import RepeatJudgment
+
+    project = _two_items(session, policy)
+    report = import_judgments(session, project, _repeated_rows(), repeats=policy)
+    assert (report.imported, report.repeats_stored, report.repeats_dropped) == (2, stored, dropped)
+    assert _stored(session, project) == expected
+    repeats = session.scalars(select(RepeatJudgment).where(RepeatJudgment.project_id == project.id)).all()
+    assert [r.answers["better"]["choice"] for r in repeats] == (["B"] if policy == "as-repeats" else [])
+    if policy == "as-repeats":
+        (row,) = rater_calibration(session, project).rows
+        assert (row.self_agreement.successes, row.self_agreement.trials) == (0, 1)  # A first, B on the repeat

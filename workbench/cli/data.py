@@ -103,8 +103,15 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
 @click.option("--question", default=None, help="For llmbar/hh: the pairwise question the labels answer; default: the first.")
 @click.option("--rater", default=None, help="For llmbar/hh: the external rater name given to the labels.")
 @click.option("--machine-rater", "machine_raters", multiple=True, help="A rater in FILE that is a machine (an LLM judge, a script), not a person; repeatable.")
+@click.option(
+    "--repeats",
+    type=click.Choice(["refuse", "keep-first", "keep-last", "as-repeats"]),
+    default="refuse",
+    show_default=True,
+    help="Rows repeating a (rater, item): refuse the file, keep the first or the last, or store the second as a repeat (intra-rater consistency, never a vote).",
+)
 def import_judgments_command(
-    project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater, machine_raters
+    project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater, machine_raters, repeats
 ):
     """Import judgments {item_id, rater, answers, submitted_at?} from FILE; raters become external raters."""
     from ..services.adapters import adapter_judgments
@@ -123,10 +130,15 @@ def import_judgments_command(
                 rows, unit = adapter_judgments(fmt, file, qid, rater), "line"
             else:
                 rows, unit, _ = _import_source(file, fmt, bar)
-            report = import_judgments(session, target, rows, skip_invalid=skip_invalid, unit=unit, machine_raters=machine_raters)
+            report = import_judgments(
+                session, target, rows, skip_invalid=skip_invalid, unit=unit, machine_raters=machine_raters, repeats=repeats
+            )
+        repeated = ""
+        if report.repeats_stored or report.repeats_dropped:
+            repeated = f"; repeated rows: {report.repeats_stored} stored as repeats, {report.repeats_dropped} dropped"
         click.echo(
             f"imported {report.imported} judgment(s); {report.duplicates} already present, left unchanged; "
-            f"{report.raters_created} new external rater(s)"
+            f"{report.raters_created} new external rater(s){repeated}"
         )
         _finish_import(report, file, report_path, skip_invalid)
 

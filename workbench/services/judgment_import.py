@@ -18,7 +18,12 @@ Each row is ``{item_id, rater, answers, submitted_at?, duration_ms?}``:
 Imported judgments have no lease and an empty ``display_order`` (the screen order is not
 known), so position bias is measured on in-app judgments only. Re-importing is harmless:
 a live judgment by the same rater on the same item is reported as a duplicate and left
-unchanged. Atomic by default, like the item import; ``skip_invalid`` keeps the good rows.
+unchanged. Rows repeating a (rater, item) within the file follow ``repeats``: ``refuse``
+(the default: an error naming the option), ``keep-first``, ``keep-last``, or
+``as-repeats`` (the first row is the judgment, the next one is stored as that rater's
+repeat, which feeds intra-rater consistency and never counts as a vote; further ones are
+dropped and counted). Atomic by default, like the item import; ``skip_invalid`` keeps the
+good rows.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import Role
 from ..errors import ImportInvalid, InvalidInput
-from ..models import Item, Judgment, Project, Response, User, utcnow
+from ..models import Item, Judgment, Project, RepeatJudgment, Response, User, utcnow
 from ..rubric import normalize_answers, validate_judgment
 from ..textsafety import load_json
 from .import_formats import SourceRow, refuse_unsafe
@@ -45,6 +50,7 @@ from .rubrics import current_version
 
 EXTERNAL_DOMAIN = "external.invalid"
 FIELDS = {"item_id", "rater", "answers", "submitted_at", "duration_ms"}
+REPEAT_POLICIES = ("refuse", "keep-first", "keep-last", "as-repeats")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class JudgmentImportReport:
     duplicates: int
     raters_created: int
     rejected: tuple[RowError, ...] = field(default_factory=tuple)
+    # Rows repeating a (rater, item) of the file: stored as repeats, or dropped by the policy.
+    repeats_stored: int = 0
+    repeats_dropped: int = 0
 
 
 def external_email(rater: str) -> str:
@@ -116,11 +125,15 @@ def import_judgments(
     unit: str = "line",
     now: datetime | None = None,
     machine_raters: Iterable[str] = (),
+    repeats: str = "refuse",
 ) -> JudgmentImportReport:
     """Check every row, then store the new judgments and create missing external raters.
 
-    External raters named in ``machine_raters`` are created, or marked, as machine raters.
+    External raters named in ``machine_raters`` are created, or marked, as machine raters;
+    ``repeats`` (one of ``REPEAT_POLICIES``) decides what rows repeating a (rater, item) do.
     """
+    if repeats not in REPEAT_POLICIES:
+        raise InvalidInput(f"repeats must be one of {', '.join(REPEAT_POLICIES)}, not {repeats!r}")
     now = now or utcnow()
     version = current_version(session, project)
     document = version.document
@@ -128,7 +141,9 @@ def import_judgments(
     items = _Items(session, project)
     errors: list[RowError] = []
     accepted: list[tuple[int, str, dict[str, Any], datetime, int | None]] = []
-    seen: dict[tuple[int, str], int] = {}
+    seen: dict[tuple[int, str], tuple[int, int]] = {}  # (item, rater) -> (row number, index in accepted)
+    later: dict[tuple[int, str], tuple[dict[str, Any], datetime, int | None]] = {}
+    dropped = 0
     for entry in refuse_unsafe(source):
         number = entry.number
         if entry.error is not None:
@@ -184,11 +199,24 @@ def import_judgments(
                     row_errors.extend(RowError(number, "answers" + e.location, e.message, unit) for e in exc.errors)
             key = (item_pk, rater.strip())
             if not row_errors and key in seen:
-                row_errors.append(
-                    RowError(number, "rater", f"{rater!r} already judged item {item_id!r} on {unit} {seen[key]}", unit)
-                )
+                first, index = seen[key]
+                if repeats == "refuse":
+                    row_errors.append(RowError(
+                        number, "rater",
+                        f"{rater!r} already judged item {item_id!r} on {unit} {first}; to import repeated rows, "
+                        "choose --repeats keep-first, keep-last or as-repeats",
+                        unit,
+                    ))
+                else:
+                    if repeats == "keep-last":
+                        accepted[index] = (item_pk, rater.strip(), answers, submitted, duration)
+                    elif repeats == "as-repeats" and key not in later:
+                        later[key] = (answers, submitted, duration)
+                        continue
+                    dropped += 1
+                    continue
             if not row_errors:
-                seen[key] = number
+                seen[key] = (number, len(accepted))
                 accepted.append((item_pk, rater.strip(), answers, submitted, duration))
         errors.extend(row_errors)
     if errors and not skip_invalid:
@@ -237,9 +265,46 @@ def import_judgments(
             session.execute(insert(Judgment), rows[start : start + 5000])
         if rows:
             recount_judgments(session, project)  # keep the next-item counters true
+        stored, skipped = _store_repeats(session, project, version.id, users, later)
     session.flush()
     created = sum(1 for u in users.values() if getattr(u, "_created_now", False))
-    return JudgmentImportReport(imported=len(rows), duplicates=duplicates, raters_created=created, rejected=tuple(errors))
+    return JudgmentImportReport(
+        imported=len(rows), duplicates=duplicates, raters_created=created, rejected=tuple(errors),
+        repeats_stored=stored, repeats_dropped=dropped + skipped,
+    )
+
+
+def _store_repeats(session: Session, project: Project, version_id: int, users: dict[str, User], later) -> tuple[int, int]:
+    """Store the second row of each repeated (rater, item) as a repeat of the live judgment.
+
+    Returns (stored, skipped); a judgment that already has a repeat keeps it (skipped).
+    """
+    if not later:
+        return 0, 0
+    rater_ids = {users[name].id for _, name in later}
+    originals = {
+        (item_id, rater_id): judgment_id
+        for judgment_id, item_id, rater_id in session.execute(
+            select(Judgment.id, Judgment.item_id, Judgment.rater_id).where(
+                Judgment.project_id == project.id, Judgment.superseded_by_id.is_(None), Judgment.rater_id.in_(rater_ids)
+            )
+        )
+    }
+    taken = set(session.scalars(select(RepeatJudgment.original_id).where(RepeatJudgment.original_id.in_(list(originals.values())))))
+    rows = []
+    for (item_pk, name), (answers, submitted, duration) in later.items():
+        original = originals[(item_pk, users[name].id)]
+        if original in taken:
+            continue
+        key = hashlib.sha256(f"{project.id}:{item_pk}:{name}:repeat".encode()).hexdigest()[:40]
+        rows.append({
+            "project_id": project.id, "item_id": item_pk, "rater_id": users[name].id, "original_id": original,
+            "rubric_version_id": version_id, "lease_id": None, "answers": answers, "display_order": [],
+            "submitted_at": submitted, "duration_ms": duration, "idempotency_key": "import:" + key,
+        })
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(RepeatJudgment), rows[start : start + 5000])
+    return len(rows), len(later) - len(rows)
 
 
 def _external_raters(session: Session, names: set[str], machines: set[str] = frozenset()) -> dict[str, User]:
