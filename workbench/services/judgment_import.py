@@ -34,6 +34,7 @@ from ..domain import Role
 from ..errors import ImportInvalid, InvalidInput
 from ..models import Item, Judgment, Project, Response, User, utcnow
 from ..rubric import normalize_answers, validate_judgment
+from ..rubric.questions import Questions
 from .import_formats import SourceRow
 from .imports import RowError, raise_invalid
 from .judging import recount_judgments
@@ -60,7 +61,7 @@ def is_external(user: User) -> bool:
 
 
 def _pairwise_ids(document: dict[str, Any]) -> set[str]:
-    return {q["id"] for q in document["questions"] if q["type"] == "pairwise"}
+    return {q.id for q in Questions.of(document).of_type("pairwise")}
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -153,6 +153,11 @@ class Question:
     def fields(cls, q: Mapping[str, Any]) -> dict[str, Any]:
         return {}
 
+    @property
+    def heading(self) -> str:
+        """The label the rubric gives, else the prompt (a rater knows a question by its wording)."""
+        return self.raw.get("label") or self.prompt
+
     # -- what a valid answer is ------------------------------------------------------------
 
     level: ClassVar[Level | None] = Level.NOMINAL
