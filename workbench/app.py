@@ -16,6 +16,7 @@ from .config import ensure_secret_key, load_settings
 from .db import make_engine, make_sessionmaker
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
+from .rubric.questions import Questions
 from .web import (
     auth,
     csrf,
@@ -81,5 +82,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(research_api.bp)
     app.register_blueprint(exports.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
+    app.jinja_env.filters["questions"] = Questions.of  # a rubric document's typed questions
     app.after_request(_security_headers)
     return app
