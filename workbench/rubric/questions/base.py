@@ -173,6 +173,11 @@ class Question:
     def schema(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    @property
+    def answer_space(self) -> dict[str, Any]:
+        """What counts as a valid answer, as comparable values: a change here changes the question's meaning."""
+        return {"type": self.type}
+
     @cached_property
     def _validator(self) -> jsonschema.Draft202012Validator:
         return jsonschema.Draft202012Validator(self.schema())

@@ -87,6 +87,15 @@ class PairwiseQuestion(Question):
             schema["else"] = {"required": ["strength"]}
         return schema
 
+    @property
+    def answer_space(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "choices": list(self.choices),
+            "strength": self.strength_max,
+            "both_bad": self.both_bad,
+        }
+
     def match_schema(self, match: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "properties": {"choice": match}, "required": ["choice"]}
 
@@ -192,6 +201,10 @@ class LikertQuestion(Question):
             }
         return scale
 
+    @property
+    def answer_space(self) -> dict[str, Any]:
+        return {"type": self.type, "min": self.min, "max": self.max, "per_response": self.per_response}
+
     def scale_label(self, value: Any) -> str | None:
         return self.anchors.get(value) if _is_number(value) else None
 
@@ -255,6 +268,10 @@ class CategoricalQuestion(Question):
     def schema(self) -> dict[str, Any]:
         one = {"enum": list(self.domain)}
         return {"type": "array", "items": one, "uniqueItems": True, "minItems": 1} if self.multiple else one
+
+    @property
+    def answer_space(self) -> dict[str, Any]:
+        return {"type": self.type, "options": sorted(self.domain), "multiple": self.multiple}
 
     def match_schema(self, match: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "contains": match} if self.multiple else match
