@@ -67,7 +67,7 @@ class Example:
     why: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Measure:
     """One numeric reading of a question that agreement and calibration compute on."""
 
@@ -102,7 +102,7 @@ class Measure:
         return [float(i) for i in range(len(self.domain))]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Condition:
     """A ``required_when``: this question is required when ``question`` passes one test."""
 
@@ -135,7 +135,7 @@ class Condition:
         return f"{q.label} is {' or '.join(shown)}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Question:
     """What every question type has; subclasses add the rules of their type."""
 

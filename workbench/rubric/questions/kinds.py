@@ -10,7 +10,7 @@ from ...domain import Level
 from .base import CHOICES, SIDES, Form, Measure, Option, Question, _first, _int_or_raw, _is_number, _labels
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class PairwiseQuestion(Question):
     """Which of two responses is better: ``{"choice": "A"|"B"|"tie", "strength", "both_bad"}``."""
 
@@ -150,7 +150,7 @@ class PairwiseQuestion(Question):
         return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class LikertQuestion(Question):
     """An integer on ``min..max`` with labelled anchors; ``{"A": n, "B": n}`` when ``per_response``."""
 
@@ -237,7 +237,7 @@ class LikertQuestion(Question):
         return super().form_values(answer)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class CategoricalQuestion(Question):
     """One of ``options`` by value, or a list of them when ``multiple``."""
 
@@ -298,7 +298,7 @@ class CategoricalQuestion(Question):
         return super().form_values(answer)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class BinaryQuestion(Question):
     """Yes or no: ``true``/``false`` (read back as 1/0 from SQLite's JSON functions)."""
 
@@ -356,7 +356,7 @@ class BinaryQuestion(Question):
         return super().form_values(answer)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class TextQuestion(Question):
     """Free text (a rationale), with optional length limits; never measured."""
 
