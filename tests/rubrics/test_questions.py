@@ -236,3 +236,17 @@ def test_every_shipped_rubric_builds_and_its_examples_fit():
         for question in document.questions:
             assert all(question.problem(example.answer) is None for example in question.examples)
             assert question.words(None) == "no answer"
+
+
+def test_words_on_screen_follow_the_side_order_shown():
+    helpful = QS.question("helpful")
+    canonical = {"choice": "A", "strength": 1}  # the item's first response is better
+    assert helpful.words_on_screen(canonical, [0, 1]) == "A (left) is better, strength 1 (slightly better)"
+    assert helpful.words_on_screen(canonical, [1, 0]) == "B (right) is better, strength 1 (slightly better)"
+    assert (
+        QS.question("fluency").words_on_screen({"A": 5, "B": 1}, [1, 0])
+        == "A (left): 1 (broken); B (right): 5 (native)"
+    )
+    assert (
+        QS.question("safe").words_on_screen(0, [1, 0]) == "No" and helpful.words_on_screen(None, [1, 0]) == "no answer"
+    )

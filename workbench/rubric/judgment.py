@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import FieldError, JudgmentInvalid
-from .questions import Condition, Question, Questions
+from .questions import Condition, Question, Questions, is_swapped
 
 
 def _conditions(questions: Questions) -> list[tuple[Question, Condition]]:
@@ -141,10 +141,6 @@ def _reorient(document: Any, answers: Mapping[str, Any], swapped: bool) -> dict[
         if value is not None:
             out[q.id] = q.swap(value)
     return out
-
-
-def is_swapped(display_order: Sequence[int]) -> bool:
-    return list(display_order[:2]) == [1, 0]
 
 
 def to_canonical(document: Any, answers: Mapping[str, Any], display_order: Sequence[int]) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from ..domain import LeasePurpose
 from ..models import Item, Judgment, Lease, Project, RubricVersion, User
-from ..rubric import to_screen
 from ..rubric.questions import Questions
 
 
@@ -54,18 +53,15 @@ def explain_misses(
 ) -> tuple[GoldMiss, ...]:
     """The misses as the rater saw the item: sides named as they were on their screen."""
     questions = Questions.of(document)
-    missed = gold_misses(questions, gold_answer, canonical_answers)
-    expected_screen = to_screen(questions, {k: gold_answer[k] for k in missed}, display_order)
-    given_screen = to_screen(questions, {k: canonical_answers[k] for k in missed if k in canonical_answers}, display_order)
     out = []
-    for question_id in missed:
+    for question_id in gold_misses(questions, gold_answer, canonical_answers):
         question = questions.question(question_id)
         out.append(
             GoldMiss(
                 question_id=question_id,
                 question=question.heading,
-                expected=question.words(expected_screen.get(question_id), "screen"),
-                given=question.words(given_screen.get(question_id), "screen"),
+                expected=question.words_on_screen(gold_answer[question_id], display_order),
+                given=question.words_on_screen(canonical_answers.get(question_id), display_order),
             )
         )
     return tuple(out)

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Adjudication, Judgment, Project, RubricVersion, SpotCheck, User
-from ..rubric import to_screen
 from ..rubric.questions import Questions
 from .adjudication import prompt_text
 
@@ -76,22 +75,20 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
         question = questions.get(adjudication.question_id)
         if question is None:
             continue
-        qid = question.id
-        mine = to_screen(questions, {qid: judgment.answers.get(qid)}, judgment.display_order).get(qid)
-        final = to_screen(questions, {qid: adjudication.answer}, judgment.display_order).get(qid)
-        agreed = question.same(judgment.answers.get(qid), adjudication.answer)
-        final_text = question.words(final, "screen")
+        mine = judgment.answers.get(question.id)
+        agreed = question.same(mine, adjudication.answer)
+        final_text = question.words_on_screen(adjudication.answer, judgment.display_order)
         entries.append(
             FeedbackEntry(
                 kind="adjudication",
                 at=adjudication.created_at,
                 item_external_id=adjudication.item.external_id,
                 prompt=prompt_text(adjudication.item.prompt),
-                your_answer=question.words(mine, "screen"),
+                your_answer=question.words_on_screen(mine, judgment.display_order),
                 outcome=("Your answer matched the final answer: " if agreed else "The final answer differs from yours: ") + final_text,
                 agreed=agreed,
                 note=adjudication.note,
-                guideline=guideline_passage(adjudication.rubric_version, qid),
+                guideline=guideline_passage(adjudication.rubric_version, question.id),
             )
         )
     checks = session.scalars(
@@ -103,9 +100,8 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
         judgment = check.judgment
         questions = Questions.of(judgment.rubric_version.document)
         question = questions.get(check.question_id)
-        screen = to_screen(questions, judgment.answers, judgment.display_order)
-        asked = (question,) if question is not None else questions.answerable
-        mine = "; ".join(f"{q.label}: {q.words(screen.get(q.id), 'screen')}" for q in asked if question is not None or q.id in screen)
+        asked = (question,) if question is not None else [q for q in questions.answerable if q.id in judgment.answers]
+        mine = "; ".join(f"{q.label}: {q.words_on_screen(judgment.answers.get(q.id), judgment.display_order)}" for q in asked)
         entries.append(
             FeedbackEntry(
                 kind="spot check",

@@ -19,7 +19,7 @@ Answers read back from a JSON column can lose their type: SQLite's JSON function
 for true/false, so a binary question takes 0 and 1 as no and yes wherever it reads answers.
 """
 
-from .base import CHOICES, SIDE_NAMES, SIDES, Condition, Example, Measure, Option, Question, Terms
+from .base import CHOICES, SIDE_NAMES, SIDES, Condition, Example, Measure, Option, Question, Terms, is_swapped
 from .collection import Questions, question_from_dict
 from .kinds import TYPES, BinaryQuestion, CategoricalQuestion, LikertQuestion, PairwiseQuestion, TextQuestion
 
@@ -40,5 +40,6 @@ __all__ = [
     "Questions",
     "Terms",
     "TextQuestion",
+    "is_swapped",
     "question_from_dict",
 ]

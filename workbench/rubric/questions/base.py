@@ -40,6 +40,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def is_swapped(display_order: Sequence[int] | None) -> bool:
+    """Whether the item's second response was shown on the left (``display_order`` ``[1, 0]``)."""
+    return list((display_order or [])[:2]) == [1, 0]
+
+
 def _labels(mapping: Mapping[str, str] | None) -> dict[int, str]:
     return {int(k): v for k, v in (mapping or {}).items()}
 
@@ -209,6 +214,10 @@ class Question:
 
     def _words(self, answer: Any, sides: Mapping[str, str]) -> str:
         return str(answer)
+
+    def words_on_screen(self, answer: Any, display_order: Sequence[int] | None) -> str:
+        """A canonical answer in the rater's screen terms, for the side order they were shown."""
+        return self.words(self.swap(answer) if is_swapped(display_order) and answer is not None else answer, "screen")
 
     def swap(self, answer: Any) -> Any:
         return answer
