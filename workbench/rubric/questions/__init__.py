@@ -1,5 +1,11 @@
 """Typed rubric questions: one class per question type, built once from a validated rubric.
 
+``Questions.of(document)`` types a stored rubric document (``RubricDocument.questions`` does
+the same for a parsed one); ``questions.question(id)`` looks one up, ``questions.measures``
+lists what agreement is computed on. Public attributes (``id``, ``label``, ``prompt``,
+``help``, ``examples``, ``options``, ``anchors``, ``strengths``...) are what a form, a report
+or a judge's prompt needs; ``problem(answer)`` checks a single answer against the schema.
+
 Each question knows the rules of its type, so services, templates and judges ask it instead
 of branching on ``question["type"]``:
 

@@ -142,7 +142,10 @@ class Condition:
 
 @dataclass(eq=False)
 class Question:
-    """What every question type has; subclasses add the rules of their type."""
+    """What every question type has; subclasses add the rules of their type.
+
+    Built from a document and then only read: shared by whoever asked for the document's questions.
+    """
 
     type: ClassVar[str]
     id: str
@@ -193,23 +196,29 @@ class Question:
         return None if error is None else error.message
 
     def match_schema(self, match: dict[str, Any]) -> dict[str, Any]:
+        """The schema of an answer whose value (a pairwise question: its choice) matches ``match``."""
         return match
 
     def bound_schema(self, bound: dict[str, Any]) -> dict[str, Any]:
+        """The schema of an answer on a scale (a pairwise question: its strength) within ``bound``."""
         return {"type": "integer", **bound}
 
     def scale_label(self, value: Any) -> str | None:
+        """The label of a point on the question's scale (anchor, strength label), if it has one."""
         return None
 
     # -- answers -----------------------------------------------------------------------------
 
     def normalize(self, answer: Any) -> Any:
+        """The answer in its stored type (undoes what a database's JSON functions changed)."""
         return answer
 
     def same(self, a: Any, b: Any) -> bool:
+        """Whether two stored answers count as the same answer (gold checks, adjudication outcomes)."""
         return self.normalize(a) == self.normalize(b)
 
     def words(self, answer: Any, terms: Terms = "canonical") -> str:
+        """The answer in words, sides named in ``terms``; "no answer" for None."""
         return NO_ANSWER if answer is None else self._words(answer, SIDE_NAMES[terms])
 
     def _words(self, answer: Any, sides: Mapping[str, str]) -> str:
@@ -220,12 +229,15 @@ class Question:
         return self.words(self.swap(answer) if is_swapped(display_order) and answer is not None else answer, "screen")
 
     def swap(self, answer: Any) -> Any:
+        """The answer with sides A and B exchanged (screen ↔ canonical when the sides were swapped)."""
         return answer
 
     def from_form(self, form: Form) -> Any | None:
+        """The answer in the rating form's fields (named after ``field``), or None when blank."""
         return _first(form, self.field)
 
     def form_values(self, answer: Any) -> dict[str, list[str]]:
+        """The form fields that show ``answer`` checked (the inverse of ``from_form``)."""
         if answer is None:
             return {}
         return {self.field: [str(answer)]}
