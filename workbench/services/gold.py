@@ -1,9 +1,10 @@
 """Gold items: checking a judgment against the expected answer, and the qualification set.
 
 A gold answer is stored like a judgment's answers, in canonical orientation, and names only
-the questions that have an expected answer. A pairwise question is right when the choice
-matches (strength is not checked: how much better is a matter of degree); any other
-question is right when the value is equal.
+the questions that have an expected answer. An answer is right when the question calls it
+the same as the expected one (``Question.same``): a pairwise question by its choice
+(strength is not checked: how much better is a matter of degree), a multiple choice as a
+set, any other question by its value.
 
 Qualification: a project with ``qualification_items = n`` shows a new rater n gold items
 before any live work. When they have answered them, they pass if the share answered right
