@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..rubric.questions import CHOICES, Measure, Questions
+from ..rubric.questions import Measure, Questions
 
 MeasuredQuestion = Measure
 
-__all__ = ["CHOICES", "MeasuredQuestion", "find_question", "measured_questions"]
+__all__ = ["MeasuredQuestion", "find_question", "measured_questions"]
 
 
 def measured_questions(document: Any) -> list[Measure]:
