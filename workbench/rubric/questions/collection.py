@@ -48,11 +48,11 @@ class Questions(Sequence[Question]):
             return raw
         built: dict[str, Question] = {}
         for q in raw:
-            cond = q.get("required_when")
-            condition = None
-            if cond and cond.get("question") in built:
-                test = next(k for k in ("equals", "one_of", "at_least", "at_most") if k in cond)
-                condition = Condition(built[cond["question"]], test, cond[test])
+            cond = q.get("required_when") or {}
+            test = next((k for k in ("equals", "one_of", "at_least", "at_most") if k in cond), None)
+            condition = (
+                Condition(built[cond["question"]], test, cond[test]) if test and cond.get("question") in built else None
+            )
             built[q["id"]] = question_from_dict(q, condition)
         return cls(built.values())
 
