@@ -30,15 +30,14 @@ def test_shipped_rubric_validates_and_slug_matches_file_name(path):
 
 def test_pairwise_rubric_has_the_promised_questions():
     doc = load_rubric_file(resource_dir("rubrics") / "pairwise-helpful-harmless.yaml")
-    by_id = {q["id"]: q for q in doc.questions}
-    assert by_id["helpful"]["type"] == by_id["harmless"]["type"] == "pairwise"
-    assert by_id["helpful"]["strength"]["max"] >= 2
-    assert by_id["rationale"]["type"] == "text"
+    assert doc.question("helpful").type == doc.question("harmless").type == "pairwise"
+    assert doc.question("helpful").strength_max >= 2
+    assert doc.question("rationale").type == "text"
 
 
 def test_response_quality_rubric_is_four_seven_point_scales():
     doc = load_rubric_file(resource_dir("rubrics") / "response-quality.yaml")
     assert doc.task_kind == "single"
-    assert [(q["id"], q["min"], q["max"]) for q in doc.questions] == [
+    assert [(q.id, q.min, q.max) for q in doc.questions] == [
         ("accuracy", 1, 7), ("coherence", 1, 7), ("coverage", 1, 7), ("overall", 1, 7)
     ]

@@ -18,6 +18,7 @@ from .db import make_engine, make_sessionmaker
 from .domain import AUTHORS, EVERYONE, RATERS, RESEARCHERS, STAFF
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
+from .rubric.questions import Questions
 from .services.calibration import parse_thresholds
 from .stats.calibration import Thresholds
 from .web import (
@@ -97,5 +98,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["roles"] = SimpleNamespace(
         EVERYONE=EVERYONE, RATERS=RATERS, AUTHORS=AUTHORS, RESEARCHERS=RESEARCHERS, STAFF=STAFF
     )
+    app.jinja_env.filters["questions"] = Questions.of  # a rubric document's typed questions
     app.after_request(_security_headers)
     return app

@@ -129,12 +129,11 @@ def test_gold_miss_is_explained_in_the_raters_screen_terms(session):
         assert task.item_id == check.id
         order = session.get(Lease, task.lease_id).display_order
         recorded = submit_canonical(session, rater, task, "B")
-        expected_on_screen = "A is better" if order == [0, 1] else "B is better"
-        given_on_screen = "B is better" if order == [0, 1] else "A is better"
+        expected_on_screen = "A (left) is better" if order == [0, 1] else "B (right) is better"
+        given_on_screen = "B (right) is better" if order == [0, 1] else "A (left) is better"
         assert recorded.is_gold and recorded.gold_rationale == "Response 1 answers the question."
-        assert [(m.question_id, m.expected, m.given) for m in recorded.gold_misses] == [
-            ("helpful", expected_on_screen, given_on_screen)
-        ]
+        assert [(m.question_id, m.expected) for m in recorded.gold_misses] == [("helpful", expected_on_screen)]
+        assert recorded.gold_misses[0].given == f"{given_on_screen}, strength 1 (slightly better)"
     right = make_rater(session)
     recorded = submit_canonical(session, right, next_assignment(session, project, right), "A")
     assert recorded.is_gold and recorded.gold_misses == ()

@@ -153,3 +153,23 @@ def test_stricter_speed_threshold_flags_more(session):
     lax = rater_calibration(session, project, "helpful", parse_thresholds('{"too_fast_seconds": 0.0}')).for_user(rater.id)
     assert any("too fast" in f for f in default.calibration.flags)
     assert not any("too fast" in f for f in lax.calibration.flags)
+
+
+def safe(harmful: bool) -> dict:
+    answers = {"harmful": harmful, "behaviour": "complied", "refusal_appropriate": True}
+    return {**answers, "harm_types": ["violence"]} if harmful else answers
+
+
+def test_binary_question_gets_calibration_whatever_the_backend_returns(session):
+    # SQLite's JSON functions read true/false back as 1/0; the binary question must still be counted.
+    project = make_project(session, rubric="safety", overlap_k=1, gold_rate=1.0)
+    for n in range(6):
+        make_item(session, project, is_gold=True, gold_answer={"harmful": n < 2})
+        make_item(session, project)
+    rater = make_rater(session)
+    judge_all(session, project, rater, lambda _item: safe(True), "binary")
+    question = find_question(project.rubric.versions[0].document, "harmful")
+    table, _ = judgment_table(session, project, question)
+    assert not np.isnan(table.value).any() and set(table.value.tolist()) == {1.0}
+    row = rater_calibration(session, project, "harmful").for_user(rater.id)
+    assert (row.calibration.gold.successes, row.calibration.gold.trials) == (2, 6)

@@ -85,7 +85,7 @@ def test_browser_new_rater_qualifies_rates_by_keyboard_and_sees_gold_feedback(pa
     _submit(page, _answer_keys(lease, "B"))
     feedback = page.locator("#task .feedback")
     expect(feedback).to_be_visible()
-    expected_slot = "A" if lease.display_order == [0, 1] else "B"
+    expected_slot = "A (left)" if lease.display_order == [0, 1] else "B (right)"
     expect(feedback).to_contain_text(f"expected {expected_slot} is better")
     expect(feedback.locator("strong").last).to_have_text("correct")  # the rationale's Markdown, rendered
     expect(done).to_have_text("1")

@@ -73,7 +73,7 @@ def test_a_required_rationale_comes_back_inline(client, auth, app):
         project_id = project.id
     auth.login_as("rater")
     page = client.get(f"/projects/{project_id}/rate").text
-    assert "Required when <em>helpful</em> is at least 3." in page
+    assert "Required when Helpful is at least 3 (much better)." in page
     assert "Both responses are bad" in page and "Expected answer" in page
     hidden = {n: re.search(rf'name="{n}" value="([^"]*)"', page).group(1) for n in ("csrf_token", "lease_id", "idempotency_key")}
     document = load_rubric_file(resource_dir("rubrics") / "pairwise-hhh.yaml").data

@@ -114,6 +114,7 @@ def import_judgments_command(
     project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater, machine_raters, repeats
 ):
     """Import judgments {item_id, rater, answers, submitted_at?} from FILE; raters become external raters."""
+    from ..rubric.questions import Questions
     from ..services.adapters import adapter_judgments
     from ..services.judgment_import import import_judgments
     from ..services.projects import resolve_project
@@ -124,7 +125,7 @@ def import_judgments_command(
             target = resolve_project(session, project)
             if fmt in ("llmbar", "hh"):
                 document = current_version(session, target).document
-                qid = question or next((q["id"] for q in document["questions"] if q["type"] == "pairwise"), None)
+                qid = question or next((q.id for q in Questions.of(document).of_type("pairwise")), None)
                 if qid is None:
                     raise InvalidInput(f"project {target.name!r} has no pairwise question for {fmt} labels")
                 rows, unit = adapter_judgments(fmt, file, qid, rater), "line"

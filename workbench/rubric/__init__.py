@@ -1,4 +1,4 @@
-"""The rubric language: documents, their validation and hashing, and judgment schemas."""
+"""The rubric language: documents, their validation and hashing, typed questions, and judgment schemas."""
 
 from .document import (
     RubricDocument,
@@ -16,8 +16,11 @@ from .judgment import (
     to_screen,
     validate_judgment,
 )
+from .questions import Question, Questions
 
 __all__ = [
+    "Question",
+    "Questions",
     "RubricDocument",
     "answers_from_form",
     "canonical_json",

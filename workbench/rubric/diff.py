@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .questions import question_from_dict
+
 # -- guidelines -----------------------------------------------------------------------------
 
 
@@ -77,19 +79,7 @@ def text_diff(old: str, new: str) -> tuple[LinePair, ...]:
 
 def answer_space(q: dict[str, Any]) -> dict[str, Any]:
     """What counts as a valid answer to ``q``; a change here is a change of meaning."""
-    kind = q["type"]
-    if kind == "pairwise":
-        return {
-            "type": kind,
-            "choices": ["A", "B", "tie"] if q.get("allow_tie", True) else ["A", "B"],
-            "strength": q.get("strength", {}).get("max"),
-            "both_bad": bool(q.get("both_bad")),
-        }
-    if kind == "likert":
-        return {"type": kind, "min": q["min"], "max": q["max"], "per_response": bool(q.get("per_response"))}
-    if kind == "categorical":
-        return {"type": kind, "options": sorted(o["value"] for o in q["options"]), "multiple": bool(q.get("multiple"))}
-    return {"type": kind}
+    return question_from_dict(q).answer_space
 
 
 def _flat(q: dict[str, Any]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import yaml
 
 from ..errors import FieldError, RubricInvalid
 from ..paths import resource_dir
+from .questions import Question, Questions, question_from_dict
 from .safe_yaml import load_yaml
 
 
@@ -88,9 +89,8 @@ def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
             values = [o["value"] for o in q["options"]]
             if len(set(values)) != len(values):
                 errors.append(FieldError(f"{where}/options", "option values must be unique"))
-        if kind == "text":
-            if q.get("min_length", 0) > q.get("max_length", 10**9):
-                errors.append(FieldError(f"{where}/min_length", "min_length is greater than max_length"))
+        if kind == "text" and q.get("min_length", 0) > q.get("max_length", 10**9):
+            errors.append(FieldError(f"{where}/min_length", "min_length is greater than max_length"))
         if q.get("required_when"):
             errors += _condition_errors(q, questions[:index], f"{where}/required_when")
         for number, example in enumerate(q.get("examples", [])):
@@ -132,7 +132,7 @@ def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: s
     values = cond["equals"] if test == "equals" else None
     values = [values] if test == "equals" else cond["one_of"]
     if kind == "pairwise":
-        allowed = ["A", "B", "tie"] if other.get("allow_tie", True) else ["A", "B"]
+        allowed = list(question_from_dict(other).choices)
         bad = [v for v in values if v not in allowed]
         if bad:
             return [FieldError(f"{where}/{test}", f"{bad[0]!r} is not a choice of {other['id']!r} ({', '.join(allowed)})")]
@@ -149,18 +149,20 @@ def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: s
 
 def answer_problem(q: dict[str, Any], answer: Any) -> str | None:
     """Why ``answer`` is not a valid answer to question ``q``, or None when it is."""
-    from .judgment import question_schema
-
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(question_schema(q)).iter_errors(answer))
-    return None if error is None else error.message
+    return question_from_dict(q).problem(answer)
 
 
 @dataclass(frozen=True)
 class RubricDocument:
-    """A validated rubric document and its content hash."""
+    """A validated rubric document, its content hash and its typed questions."""
 
     data: dict[str, Any]
     sha256: str
+
+    @classmethod
+    def stored(cls, data: dict[str, Any], sha256: str = "") -> RubricDocument:
+        """A document that was validated when it was saved (a rubric version's), not checked again."""
+        return cls(data=data, sha256=sha256)
 
     @property
     def slug(self) -> str:
@@ -175,8 +177,17 @@ class RubricDocument:
         return self.data["task_kind"]
 
     @property
-    def questions(self) -> list[dict[str, Any]]:
-        return self.data["questions"]
+    def guidelines(self) -> str:
+        return self.data["guidelines"]
+
+    @cached_property
+    def questions(self) -> Questions:
+        """The questions in rubric order, each an instance of its type's class."""
+        return Questions.of(self.data)
+
+    def question(self, question_id: str) -> Question:
+        """The question with this id; ``NotFound`` when there is none."""
+        return self.questions.question(question_id)
 
 
 def canonical_json(doc: dict[str, Any]) -> str:

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 
 from ..errors import FieldError, InvalidInput, NotFound
 from ..models import Adjudication, Item, Judgment, Project, RubricVersion, User, utcnow
-from ..rubric.judgment import judgment_schema
+from ..rubric.questions import Question, Questions
 from .questions import MeasuredQuestion, find_question, measured_questions
 from .rubrics import current_version
 
-CHOICE_TEXT = {"A": "A (first response) is better", "B": "B (second response) is better", "tie": "tie"}
 RULES = ("no-majority", "any", "spread")
 
 
@@ -73,38 +72,6 @@ def parse_rule(text: str | None) -> DisagreementRule:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def rubric_question(document: Mapping[str, Any], question_id: str) -> dict[str, Any]:
-    for q in document["questions"]:
-        if q["id"] == question_id:
-            return q
-    raise NotFound(f"the rubric has no question {question_id!r}")
-
-
-def describe_answer(question: Mapping[str, Any], value: Any) -> str:
-    """A stored answer in words (canonical orientation: A is the item's first response)."""
-    if value is None:
-        return "no answer"
-    kind = question["type"]
-    if kind == "pairwise" and isinstance(value, Mapping):
-        text = CHOICE_TEXT.get(value.get("choice"), str(value.get("choice")))
-        strength = value.get("strength")
-        if strength is not None and value.get("choice") != "tie":
-            label = question.get("strength", {}).get("labels", {}).get(str(strength))
-            text += f", strength {strength}" + (f" ({label})" if label else "")
-        return text
-    if kind == "binary":
-        labels = question.get("labels", {})
-        return labels.get("true" if value else "false", "yes" if value else "no")
-    if kind == "categorical":
-        labels = {o["value"]: o.get("label", o["value"]) for o in question.get("options", [])}
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(labels.get(v, str(v)) for v in values) or "none"
-    if kind == "likert" and not isinstance(value, Mapping):
-        anchor = question.get("anchors", {}).get(str(value))
-        return f"{value} ({anchor})" if anchor else str(value)
-    return str(value)
 
 
 def rater_pseudonyms(session: Session, project: Project) -> dict[int, str]:
@@ -189,7 +156,6 @@ def disagreement_queue(
         raise InvalidInput(
             "a spread rule needs a scale", [FieldError("rule", f"{question.label} is nominal; use no-majority or any")]
         )
-    raw_question = rubric_question(document, question.question_id)
     decided = {
         a.item_id: a
         for a in session.scalars(
@@ -209,7 +175,7 @@ def disagreement_queue(
     open_rows, resolved_rows = [], []
     for item_id in sorted(items):
         answers = by_item.get(item_id, [])
-        counted = Counter(describe_answer(raw_question, a) for a in answers if question.code(a) is not None)
+        counted = Counter(question.question.words(a) for a in answers if question.code(a) is not None)
         majority = majority_answer(question, answers)
         adjudication = decided.get(item_id)
         row = QueueRow(
@@ -218,8 +184,8 @@ def disagreement_queue(
             prompt=prompt_text(items[item_id].prompt),
             n_judgments=len(answers),
             answers=tuple(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))),
-            majority=None if majority is None else describe_answer(raw_question, majority),
-            final=None if adjudication is None else describe_answer(raw_question, adjudication.answer),
+            majority=None if majority is None else question.question.words(majority),
+            final=None if adjudication is None else question.question.words(adjudication.answer),
             note="" if adjudication is None else adjudication.note,
             promoted=bool(adjudication and adjudication.promoted_to_gold),
         )
@@ -244,7 +210,7 @@ class AdjudicationCase:
     project: Project
     item: Item
     version: RubricVersion
-    question: dict[str, Any]  # the rubric's question
+    question: Question  # the rubric's question
     judgments: tuple[JudgmentView, ...]
     existing: Adjudication | None
 
@@ -254,9 +220,10 @@ def adjudication_case(session: Session, project: Project, item_id: int, question
     if item is None or item.project_id != project.id:
         raise NotFound(f"no item {item_id} in this project")
     version = current_version(session, project)
-    question_id = question_id or find_question(version.document, None).question_id
+    questions = Questions.of(version.document)
+    question_id = question_id or questions.measure(None).question_id
     question_id = question_id.removesuffix(".strength")
-    question = rubric_question(version.document, question_id)
+    question = questions.question(question_id)
     names = rater_pseudonyms(session, project)
     judgments = session.scalars(
         select(Judgment)
@@ -265,14 +232,12 @@ def adjudication_case(session: Session, project: Project, item_id: int, question
     ).all()
     views = []
     for j in judgments:
-        questions = j.rubric_version.document["questions"]
-        texts = [str(j.answers[q["id"]]) for q in questions if q["type"] == "text" and j.answers.get(q["id"])]
+        asked = Questions.of(j.rubric_version.document)
+        texts = [str(j.answers[q.id]) for q in asked.of_type("text") if j.answers.get(q.id)]
         others = tuple(
-            (q.get("label", q["id"]), describe_answer(q, j.answers.get(q["id"])))
-            for q in questions
-            if q["id"] != question_id and q["type"] != "text" and q["id"] in j.answers
+            (q.label, q.words(j.answers[q.id])) for q in asked.answerable if q.id != question_id and q.id in j.answers
         )
-        views.append(JudgmentView(names.get(j.rater_id, "R?"), describe_answer(question, j.answers.get(question_id)), others, "\n\n".join(texts)))
+        views.append(JudgmentView(names.get(j.rater_id, "R?"), question.words(j.answers.get(question_id)), others, "\n\n".join(texts)))
     existing = session.scalar(select(Adjudication).where(Adjudication.item_id == item.id, Adjudication.question_id == question_id))
     return AdjudicationCase(project, item, version, question, tuple(views), existing)
 
@@ -285,16 +250,15 @@ def record_adjudication(
     if item is None or item.project_id != project.id:
         raise NotFound(f"no item {item_id} in this project")
     version = current_version(session, project)
-    rubric_question(version.document, question_id)
+    question = Questions.of(version.document).question(question_id)
     note = (note or "").strip()
     errors = []
     if answer is None:
         errors.append(FieldError(question_id, "choose the final answer"))
     else:
-        schema = judgment_schema(version.document)["properties"][question_id]
         errors += [
             FieldError("/".join([question_id, *map(str, e.absolute_path)]), e.message)
-            for e in jsonschema.Draft202012Validator(schema).iter_errors(answer)
+            for e in jsonschema.Draft202012Validator(question.schema()).iter_errors(answer)
         ]
     if len(note) > 5000:
         errors.append(FieldError("note", "a note has at most 5000 characters"))

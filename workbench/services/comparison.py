@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from ..errors import FieldError, InvalidInput
 from ..models import Item, Judgment, Project, User
 from ..stats.comparison import TwoRaterAgreement, two_rater_agreement
-from .adjudication import describe_answer, rubric_question
 from .questions import MeasuredQuestion, find_question, measured_questions
 from .rubrics import current_version
 
@@ -41,12 +40,12 @@ def project_raters(session: Session, project: Project) -> list[User]:
     return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name, User.id)))
 
 
-def _labels(question: MeasuredQuestion, raw: dict) -> tuple[str, ...]:
-    if question.key.endswith(".strength"):
+def _labels(question: MeasuredQuestion) -> tuple[str, ...]:
+    if question.is_strength:
         return tuple(f"{v:+d}" if v else "0 (tie)" for v in question.domain)
     if question.kind == "pairwise":
         return ("A", "B", "tie")
-    return tuple(describe_answer(raw, v) for v in question.domain)
+    return tuple(question.question.words(v) for v in question.domain)
 
 
 def compare_raters(
@@ -59,7 +58,6 @@ def compare_raters(
         raise InvalidInput("unknown rater", [FieldError("a", "no such rater")])
     document = current_version(session, project).document
     question = find_question(document, question_key)
-    raw = rubric_question(document, question.question_id)
     rows = session.execute(
         select(Judgment.item_id, Judgment.rater_id, Judgment.answers[question.question_id], Item.external_id)
         .join(Item, Item.id == Judgment.item_id)
@@ -87,7 +85,7 @@ def compare_raters(
         y.append(index[cb])
         if ca != cb:
             disagreements.append(
-                Disagreement(item_id, external[item_id], describe_answer(raw, pair[rater_a_id]), describe_answer(raw, pair[rater_b_id]))
+                Disagreement(item_id, external[item_id], question.question.words(pair[rater_a_id]), question.question.words(pair[rater_b_id]))
             )
     result = two_rater_agreement(np.array(x, dtype=np.int64), np.array(y, dtype=np.int64), question.value_domain, question.level)
     return RaterComparison(
@@ -95,7 +93,7 @@ def compare_raters(
         questions=tuple(measured_questions(document)),
         rater_a=users[rater_a_id],
         rater_b=users[rater_b_id],
-        labels=_labels(question, raw),
+        labels=_labels(question),
         result=result,
         disagreements=tuple(disagreements),
     )

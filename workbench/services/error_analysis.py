@@ -8,7 +8,6 @@ interval. The top recurring failure modes come with example items.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
 from ..models import Item, Judgment, Project, Response, RubricVersion
+from ..rubric.questions import CategoricalQuestion, Questions
 from ..stats.binomial import Proportion, wilson_interval
 from .adjudication import prompt_text
 from .rubrics import current_version
@@ -56,12 +56,12 @@ class ErrorAnalysis:
     top: tuple[FailureMode, ...]
 
 
-def failure_question(document: Mapping[str, Any], question_id: str | None = None) -> dict[str, Any] | None:
+def failure_question(document: Any, question_id: str | None = None) -> CategoricalQuestion | None:
     """The rubric's failure-tag question: ``question_id``, or the first multiple-choice categorical."""
-    candidates = [q for q in document["questions"] if q["type"] == "categorical" and q.get("multiple")]
+    candidates = [q for q in Questions.of(document).of_type("categorical") if q.multiple]
     if question_id is None:
         return candidates[0] if candidates else None
-    found = next((q for q in candidates if q["id"] == question_id), None)
+    found = next((q for q in candidates if q.id == question_id), None)
     if found is None:
         raise InvalidInput(f"{question_id!r} is not a failure-tag question (a categorical with multiple: true)")
     return found
@@ -74,10 +74,10 @@ def error_analysis(
     question = failure_question(current_version(session, project).document, question_id)
     if question is None:
         return None
-    qid = question["id"]
+    qid = question.id
     versions = [
         v.id for v in session.scalars(select(RubricVersion).where(RubricVersion.rubric_id == project.rubric_id))
-        if any(q["id"] == qid for q in v.document["questions"])
+        if Questions.of(v.document).get(qid) is not None
     ]
     single = (
         select(Response.item_id).join(Item, Item.id == Response.item_id)
@@ -96,7 +96,7 @@ def error_analysis(
         )
         .order_by(Judgment.id)
     ).all()
-    tags = tuple((o["value"], o.get("label", o["value"])) for o in question["options"])
+    tags = tuple((o.value, o.label) for o in question.options)
     known = {t for t, _ in tags}
     per_model: dict[str, Counter] = defaultdict(Counter)
     judged: Counter = Counter()
@@ -121,4 +121,4 @@ def error_analysis(
         FailureMode(tag, labels[tag], n, n / total, tuple(examples[tag]))
         for tag, n in sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
     )
-    return ErrorAnalysis(qid, question.get("label", qid), tags, total, models, top)
+    return ErrorAnalysis(qid, question.label, tags, total, models, top)

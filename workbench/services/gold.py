@@ -1,9 +1,10 @@
 """Gold items: checking a judgment against the expected answer, and the qualification set.
 
 A gold answer is stored like a judgment's answers, in canonical orientation, and names only
-the questions that have an expected answer. A pairwise question is right when the choice
-matches (strength is not checked: how much better is a matter of degree); any other
-question is right when the value is equal.
+the questions that have an expected answer. An answer is right when the question calls it
+the same as the expected one (``Question.same``): a pairwise question by its choice
+(strength is not checked: how much better is a matter of degree), a multiple choice as a
+set, any other question by its value.
 
 Qualification: a project with ``qualification_items = n`` shows a new rater n gold items
 before any live work. When they have answered them, they pass if the share answered right
@@ -22,9 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import LeasePurpose
 from ..models import Item, Judgment, Lease, Project, RubricVersion, User
-from ..rubric import to_screen
-
-CHOICE_LABELS = {"A": "A is better", "B": "B is better", "tie": "Tie"}
+from ..rubric.questions import Questions
 
 
 @dataclass(frozen=True)
@@ -37,68 +36,33 @@ class GoldMiss:
     given: str
 
 
-def _question(document: Mapping[str, Any], question_id: str) -> Mapping[str, Any] | None:
-    return next((q for q in document["questions"] if q["id"] == question_id), None)
-
-
-def _matches(question: Mapping[str, Any], expected: Any, given: Any) -> bool:
-    if question["type"] == "pairwise":
-        return isinstance(expected, Mapping) and isinstance(given, Mapping) and expected.get("choice") == given.get("choice")
-    if question["type"] == "categorical" and isinstance(expected, list):
-        return isinstance(given, list) and sorted(map(str, expected)) == sorted(map(str, given))
-    return expected == given
-
-
-def _describe(question: Mapping[str, Any], value: Any) -> str:
-    if value is None:
-        return "no answer"
-    kind = question["type"]
-    if kind == "pairwise" and isinstance(value, Mapping):
-        return CHOICE_LABELS.get(value.get("choice"), str(value.get("choice")))
-    if kind == "binary":
-        labels = question.get("labels", {})
-        return labels.get("true" if value else "false", "Yes" if value else "No")
-    if kind == "categorical":
-        labels = {o["value"]: o.get("label", o["value"]) for o in question.get("options", [])}
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(labels.get(v, str(v)) for v in values)
-    if kind == "likert":
-        anchor = question.get("anchors", {}).get(str(value))
-        return f"{value} ({anchor})" if anchor else str(value)
-    return str(value)
-
-
-def gold_misses(
-    document: Mapping[str, Any], gold_answer: Mapping[str, Any] | None, canonical_answers: Mapping[str, Any]
-) -> list[str]:
+def gold_misses(document: Any, gold_answer: Mapping[str, Any] | None, canonical_answers: Mapping[str, Any]) -> list[str]:
     """Ids of the gold questions the (canonical) answers got wrong; empty when all are right."""
-    misses = []
-    for question_id, expected in (gold_answer or {}).items():
-        question = _question(document, question_id)
-        if question is not None and not _matches(question, expected, canonical_answers.get(question_id)):
-            misses.append(question_id)
-    return misses
+    questions = Questions.of(document)
+    return [
+        question_id
+        for question_id, expected in (gold_answer or {}).items()
+        if (q := questions.get(question_id)) is not None and not q.same(expected, canonical_answers.get(question_id))
+    ]
 
 
 def explain_misses(
-    document: Mapping[str, Any],
+    document: Any,
     gold_answer: Mapping[str, Any],
     canonical_answers: Mapping[str, Any],
     display_order: list[int],
 ) -> tuple[GoldMiss, ...]:
     """The misses as the rater saw the item: sides named as they were on their screen."""
-    missed = gold_misses(document, gold_answer, canonical_answers)
-    expected_screen = to_screen(document, {k: gold_answer[k] for k in missed}, display_order)
-    given_screen = to_screen(document, {k: canonical_answers[k] for k in missed if k in canonical_answers}, display_order)
+    questions = Questions.of(document)
     out = []
-    for question_id in missed:
-        question = _question(document, question_id)
+    for question_id in gold_misses(questions, gold_answer, canonical_answers):
+        question = questions.question(question_id)
         out.append(
             GoldMiss(
                 question_id=question_id,
-                question=question.get("label") or question.get("prompt") or question_id,
-                expected=_describe(question, expected_screen.get(question_id)),
-                given=_describe(question, given_screen.get(question_id)),
+                question=question.heading,
+                expected=question.words_on_screen(gold_answer[question_id], display_order),
+                given=question.words_on_screen(canonical_answers.get(question_id), display_order),
             )
         )
     return tuple(out)
@@ -150,12 +114,12 @@ def qualification(session: Session, project: Project, rater: User) -> Qualificat
         )
         .order_by(Judgment.submitted_at, Judgment.id)
     ).all()
-    documents: dict[int, dict[str, Any]] = {}
+    questions: dict[int, Questions] = {}
     correct = 0
     for answers, gold_answer, version_id in rows[:needed]:
-        if version_id not in documents:
-            documents[version_id] = session.get(RubricVersion, version_id).document
-        correct += not gold_misses(documents[version_id], gold_answer, answers)
+        if version_id not in questions:
+            questions[version_id] = Questions.of(session.get(RubricVersion, version_id).document)
+        correct += not gold_misses(questions[version_id], gold_answer, answers)
     answered = min(len(rows), needed)
     if answered < needed:
         state = QualificationState.IN_PROGRESS

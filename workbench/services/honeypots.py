@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..domain import TaskKind
 from ..errors import InvalidInput
 from ..models import Item, Project, Response
+from ..rubric.questions import Questions
 from .rubrics import current_version
 
 METHODS = ("truncated", "shuffled", "off-topic")
@@ -63,9 +64,8 @@ def shuffle_sentences(text: str, rng: random.Random) -> str | None:
 
 
 def _first_pairwise_question(document) -> str:
-    for question in document["questions"]:
-        if question["type"] == "pairwise":
-            return question["id"]
+    for question in Questions.of(document).of_type("pairwise"):
+        return question.id
     raise InvalidInput("cannot make honeypots: the project's rubric has no pairwise question")
 
 

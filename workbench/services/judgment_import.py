@@ -42,6 +42,7 @@ from ..domain import Role
 from ..errors import ImportInvalid, InvalidInput
 from ..models import Item, Judgment, Project, RepeatJudgment, Response, User, utcnow
 from ..rubric import normalize_answers, validate_judgment
+from ..rubric.questions import Questions
 from ..textsafety import load_json
 from .import_formats import SourceRow, refuse_unsafe
 from .imports import RowError, raise_invalid
@@ -69,7 +70,7 @@ def external_email(rater: str) -> str:
 
 
 def _pairwise_ids(document: dict[str, Any]) -> set[str]:
-    return {q["id"] for q in document["questions"] if q["type"] == "pairwise"}
+    return {q.id for q in Questions.of(document).of_type("pairwise")}
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..errors import InvalidInput
 from ..models import Item, Judgment, Project, Response, User
+from ..rubric.questions import Questions
 from ..stats.agreement_pairs import agreement_between
 from ..stats.pairwise import Leaderboard, leaderboard
 from .rubrics import current_version
@@ -41,7 +42,7 @@ class ProjectLeaderboard:
 
 
 def _pairwise_question(document: dict, question_id: str | None) -> str:
-    ids = [q["id"] for q in document["questions"] if q["type"] == "pairwise"]
+    ids = [q.id for q in Questions.of(document).of_type("pairwise")]
     if not ids:
         raise InvalidInput("this project's rubric has no pairwise question, so there is no leaderboard")
     if question_id is None:

@@ -8,17 +8,15 @@ other raters' answers and identities never appear.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Adjudication, Judgment, Project, RubricVersion, SpotCheck, User
-from ..rubric import to_screen
-from .adjudication import describe_answer, prompt_text
+from ..rubric.questions import Questions
+from .adjudication import prompt_text
 
 
 @dataclass(frozen=True)
@@ -50,23 +48,19 @@ def _paragraphs(markdown: str) -> list[str]:
 def guideline_passage(version: RubricVersion, question_id: str | None) -> GuidelinePassage | None:
     """The guideline paragraphs that name the question (by label or id), else its prompt and help."""
     document = version.document
-    questions = [q for q in document["questions"] if q["type"] != "text"]
-    question = next((q for q in questions if q["id"] == question_id), questions[0] if questions else None)
+    questions = Questions.of(document).answerable
+    question = next((q for q in questions if q.id == question_id), questions[0] if questions else None)
     if question is None:
         return None
-    label = question.get("label", question["id"])
-    words = {label.lower(), question["id"].lower()}
+    label = question.label
+    words = {label.lower(), question.id.lower()}
     paragraphs = [p for p in _paragraphs(document.get("guidelines", "")) if not p.startswith("#")]
     # A paragraph that defines the term (it appears in bold) beats one that merely mentions it.
     found = [p for p in paragraphs if any(f"**{w}**" in p.lower() for w in words)] or [
         p for p in paragraphs if any(re.search(rf"\b{re.escape(w)}\b", p.lower()) for w in words)
     ][:2]
-    passage = "\n\n".join(found) or "\n\n".join(filter(None, [question.get("prompt"), question.get("help")]))
-    return GuidelinePassage(version.id, version.number, question["id"], label, passage)
-
-
-def _question(document: Mapping[str, Any], question_id: str | None) -> dict[str, Any] | None:
-    return next((q for q in document["questions"] if q["id"] == question_id), None)
+    passage = "\n\n".join(found) or "\n\n".join(filter(None, [question.prompt, question.help]))
+    return GuidelinePassage(version.id, version.number, question.id, label, passage)
 
 
 def rater_feedback(session: Session, project: Project, rater: User) -> list[FeedbackEntry]:
@@ -77,26 +71,24 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
         .where(Adjudication.project_id == project.id, Judgment.superseded_by_id.is_(None))
     ).all()
     for adjudication, judgment in rows:
-        document = judgment.rubric_version.document
-        question = _question(document, adjudication.question_id)
+        questions = Questions.of(judgment.rubric_version.document)
+        question = questions.get(adjudication.question_id)
         if question is None:
             continue
-        qid = question["id"]
-        mine = to_screen(document, {qid: judgment.answers.get(qid)}, judgment.display_order).get(qid)
-        final = to_screen(document, {qid: adjudication.answer}, judgment.display_order).get(qid)
-        agreed = _same(question, judgment.answers.get(qid), adjudication.answer)
-        final_text = _screen_words(question, final)
+        mine = judgment.answers.get(question.id)
+        agreed = question.same(mine, adjudication.answer)
+        final_text = question.words_on_screen(adjudication.answer, judgment.display_order)
         entries.append(
             FeedbackEntry(
                 kind="adjudication",
                 at=adjudication.created_at,
                 item_external_id=adjudication.item.external_id,
                 prompt=prompt_text(adjudication.item.prompt),
-                your_answer=_screen_words(question, mine),
+                your_answer=question.words_on_screen(mine, judgment.display_order),
                 outcome=("Your answer matched the final answer: " if agreed else "The final answer differs from yours: ") + final_text,
                 agreed=agreed,
                 note=adjudication.note,
-                guideline=guideline_passage(adjudication.rubric_version, qid),
+                guideline=guideline_passage(adjudication.rubric_version, question.id),
             )
         )
     checks = session.scalars(
@@ -106,18 +98,10 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
     ).all()
     for check in checks:
         judgment = check.judgment
-        document = judgment.rubric_version.document
-        question = _question(document, check.question_id)
-        if question is not None:
-            qid = question["id"]
-            mine = _screen_words(question, to_screen(document, {qid: judgment.answers.get(qid)}, judgment.display_order).get(qid))
-            mine = f"{question.get('label', qid)}: {mine}"
-        else:
-            screen = to_screen(document, judgment.answers, judgment.display_order)
-            mine = "; ".join(
-                f"{q.get('label', q['id'])}: {_screen_words(q, screen[q['id']])}"
-                for q in document["questions"] if q["type"] != "text" and q["id"] in screen
-            )
+        questions = Questions.of(judgment.rubric_version.document)
+        question = questions.get(check.question_id)
+        asked = (question,) if question is not None else [q for q in questions.answerable if q.id in judgment.answers]
+        mine = "; ".join(f"{q.label}: {q.words_on_screen(judgment.answers.get(q.id), judgment.display_order)}" for q in asked)
         entries.append(
             FeedbackEntry(
                 kind="spot check",
@@ -133,20 +117,6 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
         )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
-
-
-def _screen_words(question: Mapping[str, Any], value: Any) -> str:
-    """An answer in the rater's screen terms: A is the left response, B the right one."""
-    text = describe_answer(question, value)
-    return text.replace("A (first response)", "A (left)").replace("B (second response)", "B (right)")
-
-
-def _same(question: Mapping[str, Any], a: Any, b: Any) -> bool:
-    if question["type"] == "pairwise":
-        return isinstance(a, Mapping) and isinstance(b, Mapping) and a.get("choice") == b.get("choice")
-    if question["type"] == "categorical" and isinstance(b, list):
-        return isinstance(a, list) and sorted(a) == sorted(b)
-    return a == b
 
 
 __all__ = ["FeedbackEntry", "GuidelinePassage", "guideline_passage", "rater_feedback"]

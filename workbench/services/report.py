@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..domain import ProjectProgress, QuestionAlpha
 from ..errors import InvalidInput
 from ..models import Item, Judgment, Project, User, utcnow
+from ..rubric.questions import Questions
 from ..stats.binomial import Proportion
 from ..stats.calibration import Thresholds
 from .adjudication import AdjudicationCounts, adjudication_counts
@@ -136,7 +137,7 @@ def project_report(
         if reasons:
             flagged.append(FlaggedRater(row.name, tuple(reasons)))
     board = None
-    if project.task_kind.value == "pairwise" and any(q["type"] == "pairwise" for q in version.document["questions"]):
+    if project.task_kind.value == "pairwise" and Questions.of(version.document).of_type("pairwise"):
         board = project_leaderboard(session, project, n_resamples=n_resamples, seed=seed)
     rows, total = throughput(session, project)
     return ProjectReport(

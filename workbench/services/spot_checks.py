@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import FieldError, InvalidInput, NotFound
 from ..models import Item, Judgment, Project, SpotCheck, User, utcnow
-from .adjudication import rater_pseudonyms, rubric_question
+from ..rubric.questions import Questions
+from .adjudication import rater_pseudonyms
 from .rubrics import current_version
 
 
@@ -65,11 +66,8 @@ def review_spot_check(
     note = (note or "").strip()
     if len(note) > 5000:
         errors.append(FieldError("note", "a note has at most 5000 characters"))
-    if question_id:
-        try:
-            rubric_question(check.judgment.rubric_version.document, question_id)
-        except NotFound:
-            errors.append(FieldError("question", f"no question {question_id!r} in this rubric"))
+    if question_id and Questions.of(check.judgment.rubric_version.document).get(question_id) is None:
+        errors.append(FieldError("question", f"no question {question_id!r} in this rubric"))
     if errors:
         raise InvalidInput("the review is incomplete", errors)
     check.correct = correct
@@ -97,8 +95,6 @@ class SpotCheckQueue:
 
 
 def spot_check_queue(session: Session, project: Project) -> SpotCheckQueue:
-    from .adjudication import describe_answer
-
     names = rater_pseudonyms(session, project)
     checks = session.scalars(
         select(SpotCheck).where(SpotCheck.project_id == project.id).order_by(SpotCheck.rater_id, SpotCheck.id)
@@ -106,17 +102,13 @@ def spot_check_queue(session: Session, project: Project) -> SpotCheckQueue:
     rows = []
     for c in checks:
         j = c.judgment
-        answers = tuple(
-            (q.get("label", q["id"]), describe_answer(q, j.answers.get(q["id"])))
-            for q in j.rubric_version.document["questions"]
-            if q["id"] in j.answers
-        )
+        answers = tuple((q.label, q.words(j.answers[q.id])) for q in Questions.of(j.rubric_version.document) if q.id in j.answers)
         rows.append(SpotCheckRow(c, names.get(c.rater_id, "R?"), j.item, answers))
     document = current_version(session, project).document
     return SpotCheckQueue(
         pending=tuple(r for r in rows if r.check.correct is None),
         reviewed=tuple(sorted((r for r in rows if r.check.correct is not None), key=lambda r: r.check.reviewed_at, reverse=True)),
-        questions=tuple((q["id"], q.get("label", q["id"])) for q in document["questions"] if q["type"] != "text"),
+        questions=tuple((q.id, q.label) for q in Questions.of(document).answerable),
     )
 
 

@@ -53,26 +53,11 @@ class CaseContext:
     form: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _values(question: dict, answer) -> dict[str, list[str]]:
-    """An existing final answer as the form's field values (to pre-check the controls)."""
-    name = f"q.{question['id']}"
-    if answer is None:
-        return {}
-    if question["type"] == "pairwise":
-        out = {f"{name}.choice": [str(answer.get("choice"))]}
-        if answer.get("strength") is not None:
-            out[f"{name}.strength"] = [str(answer["strength"])]
-        return out
-    if isinstance(answer, bool):
-        return {name: ["true" if answer else "false"]}
-    return {name: [str(v) for v in answer] if isinstance(answer, list) else [str(answer)]}
-
-
 def _case_page(case: AdjudicationCase, status: int = 200, **extra):
-    extra.setdefault("form", _values(case.question, case.existing.answer if case.existing else None))
+    extra.setdefault("form", case.question.form_values(case.existing.answer if case.existing else None))
     ctx = CaseContext(
         case,
-        request.values.get("question") or case.question["id"],
+        request.values.get("question") or case.question.id,
         request.values.get("rule") or "no-majority",
         **extra,
     )
@@ -93,7 +78,7 @@ def adjudicate_item(project_id: int, item_id: int):
     session = get_session()
     project = get_project(session, project_id)
     case = adjudication_case(session, project, item_id, request.form.get("question") or None)
-    qid = case.question["id"]
+    qid = case.question.id
     answer = answers_from_form(case.version.document, request.form.to_dict(flat=False)).get(qid)
     try:
         record_adjudication(session, project, item_id, qid, answer, request.form.get("note", ""), g.user)
