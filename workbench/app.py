@@ -24,6 +24,7 @@ from .stats.calibration import Thresholds
 from .web import (
     account,
     auth,
+    blind,
     csrf,
     errors,
     exports,
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    blind.init_app(app)
     for blueprint in (auth.bp, projects.bp, judge.bp, stats.bp, health.bp, rater_api.bp, rubrics.bp, quality.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(research_api.bp)

@@ -32,7 +32,7 @@ class GuidelinePassage:
 class FeedbackEntry:
     kind: str  # "adjudication" or "spot check"
     at: datetime
-    item_external_id: str
+    item_id: int  # shown to the rater only as an opaque reference (``pseudonyms.item_token``)
     prompt: str
     your_answer: str
     outcome: str
@@ -82,7 +82,7 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
             FeedbackEntry(
                 kind="adjudication",
                 at=adjudication.created_at,
-                item_external_id=adjudication.item.external_id,
+                item_id=adjudication.item_id,
                 prompt=prompt_text(adjudication.item.prompt),
                 your_answer=question.words_on_screen(mine, judgment.display_order),
                 outcome=("Your answer matched the final answer: " if agreed else "The final answer differs from yours: ") + final_text,
@@ -106,7 +106,7 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
             FeedbackEntry(
                 kind="spot check",
                 at=check.reviewed_at,
-                item_external_id=judgment.item.external_id,
+                item_id=judgment.item_id,
                 prompt=prompt_text(judgment.item.prompt),
                 your_answer=mine,
                 outcome="A reviewer marked this judgment correct." if check.correct else "A reviewer marked this judgment incorrect.",

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from ..domain import RATERS, FlagKind, ProjectProgress
+from ..domain import RATERS, FlagKind
 from ..errors import Conflict, InvalidInput, JudgmentInvalid, NotFound
 from ..models import Project, utcnow
 from ..rubric import answers_from_form
@@ -16,7 +16,7 @@ from ..services.assignment import RatingTask, next_assignment, task_for_lease
 from ..services.flags import BROKEN_REASONS, SKIP_REASONS, flag_item
 from ..services.gold import Qualification, qualification
 from ..services.judging import Recorded, record_judgment
-from ..services.projects import get_project, project_progress, rater_done_count, rater_recent_stats
+from ..services.projects import get_project, rater_done_count, rater_recent_stats
 from ..textdiff import word_diff
 from .auth import requires
 from .db import get_session
@@ -32,7 +32,6 @@ class RateContext:
     project: Project
     task: RatingTask | None
     done: int
-    progress: ProjectProgress
     recent: tuple[int, float | None]
     standing: Qualification
     idempotency_key: str
@@ -50,7 +49,6 @@ def _context(project: Project, task: RatingTask | None, **extra) -> RateContext:
         project=project,
         task=task,
         done=rater_done_count(session, project, g.user),
-        progress=project_progress(session, project),
         recent=rater_recent_stats(session, project, g.user, utcnow() - RECENT),
         standing=qualification(session, project, g.user),
         idempotency_key=secrets.token_urlsafe(16),

@@ -18,6 +18,7 @@ from ..services.gold import qualification
 from ..services.judging import record_judgment
 from ..services.projects import get_project
 from .api import make_blueprint, problem, token_requires
+from .blind import item_ref
 from .db import get_session
 
 bp = make_blueprint("rater_api", __name__)
@@ -37,7 +38,7 @@ def next_item(project_id: int):
     return jsonify(
         {
             "lease_id": task.lease_id,
-            "item_id": task.item_id,
+            "item_id": item_ref(project.id, task.item_id),
             "prompt": task.prompt,
             "responses": [{"position": r.slot, "text": r.text} for r in task.responses],
             "rubric": {
