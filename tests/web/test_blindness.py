@@ -33,7 +33,7 @@ def test_raters_and_adjudicators_never_see_external_ids_or_models(app):
                 gold_answer={"helpful": {"choice": "A"}}, gold_rationale="Because A.",
             )
         rater = create_user(session, "blind-rater@example.org", "rater", "correct horse battery")
-        lead = create_user(session, "blind-lead@example.org", "researcher", "correct horse battery")
+        create_user(session, "blind-lead@example.org", "researcher", "correct horse battery")
         token = create_api_token(session, rater, "t")
         session.commit()
         project_id = project.id
