@@ -106,3 +106,8 @@ class ProjectProgress:
     @property
     def share(self) -> float:
         return self.judgments / self.target_judgments if self.target_judgments else 0.0
+
+
+def may_read_version(status: VersionStatus, role: Role | None) -> bool:
+    """Drafts are for their authors: only authors and admins read an unpublished version."""
+    return status is not VersionStatus.DRAFT or (role is not None and role in AUTHORS)

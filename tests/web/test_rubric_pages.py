@@ -181,3 +181,17 @@ def test_index_counts_only_what_the_reader_may_see(client, auth, rubric):
     assert "v1 <span" in index and "draft" not in index
     version = client.get(f"/rubrics/{rubric}/v/1").text
     assert "Which response is more helpful?" in version and "<fieldset disabled" in version
+
+
+def test_a_draft_is_hidden_from_raters_on_every_route(client, auth, app, rubric):
+    auth.login_as("author")
+    client.post(f"/rubrics/{rubric}/draft", data={"csrf_token": auth.csrf()})
+    with app.extensions["workbench"].sessionmaker() as session:
+        draft = session.scalar(select(RubricVersion).where(RubricVersion.status == VersionStatus.DRAFT))
+        draft_id, number = draft.id, draft.number
+    assert client.get(f"/rubric-versions/{draft_id}").status_code == 200  # its author reads it
+    auth.logout()
+    auth.login_as("rater")
+    assert client.get(f"/rubric-versions/{draft_id}").status_code == 404
+    assert client.get(f"/rubrics/{rubric}/v/{number}").status_code == 404
+    assert client.get("/rubric-versions/1").status_code == 200  # published versions stay readable

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, g, redirect, request, url_for
 from markupsafe import Markup
 
-from ..domain import AUTHORS, EVERYONE, STAFF
+from ..domain import AUTHORS, EVERYONE, STAFF, may_read_version
 from ..errors import Conflict, FieldError, InvalidInput
 from ..models import Project, Rubric, RubricVersion
 from ..render import markdown_to_html
@@ -82,7 +82,7 @@ def show_rubric(slug: str):
 @requires(*EVERYONE)
 def show_version(slug: str, number: int):
     version = get_version(get_session(), slug, number)
-    if version.status.value == "draft" and not can_edit():
+    if not may_read_version(version.status, g.user.role if g.user else None):
         abort(404)
     return render("rubrics/version.html", "rubrics/_version.html", version=version, can_edit=can_edit())
 
@@ -91,7 +91,7 @@ def show_version(slug: str, number: int):
 @requires(*EVERYONE)
 def show_diff(slug: str):
     session = get_session()
-    versions = [v for v in versions_of(session, get_rubric(session, slug)) if v.status.value != "draft" or can_edit()]
+    versions = [v for v in versions_of(session, get_rubric(session, slug)) if may_read_version(v.status, g.user.role if g.user else None)]
     numbers = [v.number for v in versions]
     new = request.args.get("to", type=int) or (numbers[-1] if numbers else 1)
     old = request.args.get("from", type=int) or next((n for n in reversed(numbers) if n < new), new)

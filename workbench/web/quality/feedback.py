@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import g, render_template
 
-from ...domain import EVERYONE, RATERS
+from ...domain import EVERYONE, RATERS, may_read_version
 from ...errors import NotFound
 from ...models import Project, RubricVersion
 from ...services.projects import get_project
@@ -36,6 +36,6 @@ def show_feedback(project_id: int):
 @requires(*EVERYONE)
 def show_rubric_version(version_id: int):
     version = get_session().get(RubricVersion, version_id)
-    if version is None:
+    if version is None or not may_read_version(version.status, g.user.role):
         raise NotFound(f"no rubric version {version_id}")
     return render_template("quality/rubric_version.html", version=version)
