@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, g, render_template
 
 from ..domain import EVERYONE, STAFF, ProjectProgress, QuestionAlpha
 from ..models import Project
-from ..services.agreement import project_agreement
-from ..services.calibration import CalibrationReport, rater_calibration
+from ..services.calibration import CalibrationReport
+from ..services.project_figures import agreement_figures, calibration_figures
 from ..services.projects import get_project, project_progress, rater_done_count
 from ..services.projects import list_projects as all_projects
 from .auth import requires
@@ -37,6 +38,7 @@ class DashboardContext:
     agreement_chart: IntervalChart | None = None
     calibration: CalibrationReport | None = None
     position_chart: IntervalChart | None = None
+    figures_as_of: datetime | None = None
 
 
 @bp.get("/")
@@ -53,8 +55,10 @@ def show_dashboard(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     staff = g.user.role in STAFF
-    agreement = tuple(project_agreement(session, project, n_resamples=500)) if staff else ()
-    calibration = rater_calibration(session, project, thresholds=calibration_thresholds()) if staff else None
+    agreement_cached = agreement_figures(session, project) if staff else None
+    calibration_cached = calibration_figures(session, project, calibration_thresholds()) if staff else None
+    agreement = agreement_cached.value if agreement_cached else ()
+    calibration = calibration_cached.value if calibration_cached else None
     ctx = DashboardContext(
         project=project,
         progress=project_progress(session, project, with_raters=staff),
@@ -64,5 +68,6 @@ def show_dashboard(project_id: int):
         agreement_chart=agreement_chart(agreement) if agreement else None,
         calibration=calibration,
         position_chart=position_chart(calibration) if calibration and calibration.rows and project.task_kind.value == "pairwise" else None,
+        figures_as_of=calibration_cached.computed_at if calibration_cached else None,
     )
     return render_template("projects/dashboard.html", ctx=ctx)

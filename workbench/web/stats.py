@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, g, request
 
 from ..domain import RATERS, STAFF
 from ..errors import Forbidden
 from ..models import Project
-from ..services.calibration import RaterRow, rater_calibration
-from ..services.leaderboard import ProjectLeaderboard, project_leaderboard
+from ..services.calibration import RaterRow
+from ..services.leaderboard import ProjectLeaderboard
+from ..services.project_figures import calibration_figures, leaderboard_figures
 from ..services.projects import get_project
 from .auth import requires
 from .db import calibration_thresholds, get_session
@@ -26,6 +28,7 @@ class LeaderboardContext:
     board: ProjectLeaderboard
     humans: BoardView | None
     machines: BoardView | None
+    figures_as_of: datetime | None = None
 
 
 @bp.get("/projects/<int:project_id>/leaderboard")
@@ -33,8 +36,9 @@ class LeaderboardContext:
 def show_leaderboard(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
-    board = project_leaderboard(session, project, request.args.get("question") or None, n_resamples=500)
-    ctx = LeaderboardContext(project, board, *board_views(board.humans, board.machines))
+    figures = leaderboard_figures(session, project, request.args.get("question") or None)
+    board = figures.value
+    ctx = LeaderboardContext(project, board, *board_views(board.humans, board.machines), figures.computed_at)
     return render("stats/leaderboard.html", "stats/_leaderboard.html", ctx=ctx)
 
 
@@ -43,6 +47,7 @@ class MyQualityContext:
     project: Project
     question_label: str
     row: RaterRow | None
+    figures_as_of: datetime | None = None
 
 
 @bp.get("/projects/<int:project_id>/me")
@@ -50,9 +55,10 @@ class MyQualityContext:
 def show_my_quality(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
-    report = rater_calibration(session, project, thresholds=calibration_thresholds())
+    figures = calibration_figures(session, project, calibration_thresholds())
+    report = figures.value
     row = report.for_user(g.user.id)
     if row is not None and row.user_id != g.user.id:  # pragma: no cover - defensive
         raise Forbidden("not your figures")
-    ctx = MyQualityContext(project=project, question_label=report.question.label, row=row)
+    ctx = MyQualityContext(project=project, question_label=report.question.label, row=row, figures_as_of=figures.computed_at)
     return render("stats/me.html", "stats/_me.html", ctx=ctx)

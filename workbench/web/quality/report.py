@@ -10,8 +10,9 @@ from markupsafe import Markup
 from ...domain import STAFF
 from ...errors import InvalidInput
 from ...paths import STATIC_DIR
+from ...services.project_figures import report_figures
 from ...services.projects import get_project
-from ...services.report import DEFAULT_ACCURACY_TARGET, ProjectReport, project_report
+from ...services.report import DEFAULT_ACCURACY_TARGET, ProjectReport
 from ..auth import requires
 from ..db import calibration_thresholds, get_session
 from ..presenters import report_context
@@ -42,7 +43,7 @@ def _target() -> float:
 def show_report(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
-    report = project_report(session, project, _target(), calibration_thresholds(), n_resamples=500)
+    report = report_figures(session, project, _target(), calibration_thresholds()).value
     response = current_app.make_response(render_report_document(report, standalone=False))
     response.headers.add("Vary", "HX-Request")
     return response

@@ -1,0 +1,42 @@
+"""The figures the pages show, through the shared cache (``services.stat_cache``).
+
+Each wrapper names its figures and parameters once, so every page asking for the same
+figures shares one computation. A rater's own figures are their row of the project's
+cached calibration: they cost a cache read, not a calibration of the whole project.
+"""
+
+from __future__ import annotations
+
+from ..models import Project
+from ..stats.calibration import Thresholds
+from .agreement import project_agreement
+from .calibration import CalibrationReport, rater_calibration
+from .leaderboard import project_leaderboard
+from .report import project_report
+from .stat_cache import Cached, cached
+
+
+def agreement_figures(session, project: Project, n_resamples: int = 500) -> Cached[tuple]:
+    return cached(
+        session, project, "agreement", (n_resamples,), lambda: tuple(project_agreement(session, project, n_resamples=n_resamples))
+    )
+
+
+def calibration_figures(session, project: Project, thresholds: Thresholds) -> Cached[CalibrationReport]:
+    return cached(
+        session, project, "calibration", (repr(thresholds),), lambda: rater_calibration(session, project, thresholds=thresholds)
+    )
+
+
+def leaderboard_figures(session, project: Project, question: str | None, n_resamples: int = 500) -> Cached:
+    return cached(
+        session, project, "leaderboard", (question, n_resamples),
+        lambda: project_leaderboard(session, project, question, n_resamples=n_resamples),
+    )
+
+
+def report_figures(session, project: Project, target: float, thresholds: Thresholds, n_resamples: int = 500) -> Cached:
+    return cached(
+        session, project, "report", (target, repr(thresholds), n_resamples),
+        lambda: project_report(session, project, target, thresholds, n_resamples=n_resamples),
+    )
