@@ -7,6 +7,8 @@ cached calibration: they cost a cache read, not a calibration of the whole proje
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..models import Project
 from ..stats.calibration import Thresholds
 from .agreement import project_agreement
@@ -36,7 +38,9 @@ def leaderboard_figures(session, project: Project, question: str | None, n_resam
 
 
 def report_figures(session, project: Project, target: float, thresholds: Thresholds, n_resamples: int = 500) -> Cached:
-    return cached(
+    figures = cached(
         session, project, "report", (target, repr(thresholds), n_resamples),
         lambda: project_report(session, project, target, thresholds, n_resamples=n_resamples),
     )
+    # The cached report carries a detached copy of the project; the page reads the live one.
+    return replace(figures, value=replace(figures.value, project=project))

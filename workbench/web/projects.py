@@ -57,6 +57,7 @@ def show_dashboard(project_id: int):
     staff = g.user.role in STAFF
     agreement_cached = agreement_figures(session, project) if staff else None
     calibration_cached = calibration_figures(session, project, calibration_thresholds()) if staff else None
+    session.commit()  # keep the computed figures for the next visitor
     agreement = agreement_cached.value if agreement_cached else ()
     calibration = calibration_cached.value if calibration_cached else None
     ctx = DashboardContext(

@@ -37,6 +37,7 @@ def show_leaderboard(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     figures = leaderboard_figures(session, project, request.args.get("question") or None)
+    session.commit()  # keep the computed figures for the next visitor
     board = figures.value
     ctx = LeaderboardContext(project, board, *board_views(board.humans, board.machines), figures.computed_at)
     return render("stats/leaderboard.html", "stats/_leaderboard.html", ctx=ctx)
@@ -56,6 +57,7 @@ def show_my_quality(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     figures = calibration_figures(session, project, calibration_thresholds())
+    session.commit()  # keep the computed figures for the next visitor
     report = figures.value
     row = report.for_user(g.user.id)
     if row is not None and row.user_id != g.user.id:  # pragma: no cover - defensive

@@ -44,6 +44,7 @@ def show_report(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     report = report_figures(session, project, _target(), calibration_thresholds()).value
+    session.commit()  # keep the computed figures for the next visitor
     response = current_app.make_response(render_report_document(report, standalone=False))
     response.headers.add("Vary", "HX-Request")
     return response
