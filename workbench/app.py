@@ -23,6 +23,7 @@ from .web import (
     exports,
     health,
     judge,
+    judges,
     projects,
     quality,
     rater_api,
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(research_api.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(judges.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     app.after_request(_security_headers)
     return app

@@ -5,7 +5,7 @@ The behaviour is chosen by the request's ``model``: ``+``-separated words.
 
 - ``consistent``: prefers the response marked with the higher ``[quality N]`` (tie if equal)
 - ``first``: always answers ``A`` (a judge biased to the first-shown response)
-- ``invalid``: replies with text that is not JSON
+- ``invalid``: replies with text that is not JSON (so does any prompt holding ``[broken]``)
 - ``flaky``: not JSON on the first ask, a valid answer once told it was invalid
 - ``offrubric``: JSON that does not fit the rubric (choice ``C``)
 - ``fenced``: wraps the answer in a ```json fence
@@ -161,7 +161,7 @@ def _handler(state: StubState):
             answers = {name: _value(sub, choice, name) for name, sub in schema["properties"].items()}
             content = json.dumps(answers)
             retried = len(messages) > 2
-            if "invalid" in how or ("flaky" in how and not retried):
+            if "invalid" in how or "[broken]" in user or ("flaky" in how and not retried):
                 content = "I think A is better, no JSON today {"
             elif "offrubric" in how:
                 content = json.dumps(
@@ -199,6 +199,13 @@ def _handler(state: StubState):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # a client that hung up is not news
+        pass
+
+
 class Stub:
     def __init__(self, server: ThreadingHTTPServer, state: StubState):
         self.server, self.state = server, state
@@ -214,8 +221,7 @@ class Stub:
 def serve_stub():
     """Serve the stub on 127.0.0.1 at a free port, in a background thread."""
     state = StubState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

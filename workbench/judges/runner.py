@@ -299,8 +299,8 @@ async def _loop(
                 break
             done, _ = await asyncio.wait(running, timeout=FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
+                writer.add(task.result())  # before the pop: a failed item's lease is released below
                 running.pop(task)
-                writer.add(task.result())
                 if progress is not None:
                     progress(1)
             if writer.due():
