@@ -50,13 +50,19 @@ def test_default_prompt_holds_guidelines_questions_examples_and_responses_in_scr
 
 def test_chat_prompt_is_shown_as_a_transcript():
     doc = rubric("pairwise-helpful-harmless")
-    chat = [{"role": "user", "content": "Hi there"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Tell a joke"}]
+    chat = [
+        {"role": "user", "content": "Hi there"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Tell a joke"},
+    ]
     _, user = render_messages(compile_template(None), prompt_context(doc, chat, ["r0", "r1"], [0, 1]))
     assert "**user**: Hi there" in user["content"] and "**assistant**: Hello!" in user["content"]
 
 
 def test_custom_template_uses_the_same_variables_and_role_lines():
-    template = compile_template("[system]\nRubric {{ rubric.slug }}: {{ questions|length }} questions\n[user]\n{{ prompt }} / {% for r in responses %}{{ r.slot }}={{ r.text }} {% endfor %}")
+    template = compile_template(
+        "[system]\nRubric {{ rubric.slug }}: {{ questions|length }} questions\n[user]\n{{ prompt }} / {% for r in responses %}{{ r.slot }}={{ r.text }} {% endfor %}"
+    )
     messages = render_messages(template, prompt_context(rubric("pairwise-helpful-harmless"), "Q?", ["x", "y"], [1, 0]))
     assert messages == [
         {"role": "system", "content": "Rubric pairwise-helpful-harmless: 3 questions"},
@@ -69,7 +75,9 @@ def test_a_template_that_does_not_parse_is_refused():
         compile_template("{% for x in %}")
 
 
-@pytest.mark.parametrize("slug", ["pairwise-helpful-harmless", "pairwise-hhh", "safety", "response-quality", "mt-bench-single"])
+@pytest.mark.parametrize(
+    "slug", ["pairwise-helpful-harmless", "pairwise-hhh", "safety", "response-quality", "mt-bench-single"]
+)
 def test_strict_schema_is_in_the_strict_subset_and_accepts_what_the_full_schema_accepts(slug):
     doc = rubric(slug)
     schema = strict_schema(doc)
@@ -126,7 +134,17 @@ def test_logprob_confidence_by_hand():
     # the value token carries its opening quote; alternatives are spelled several ways
     tokens = [
         _token(head, 0.0),
-        _token(' "B', math.log(0.5), [(' "B', math.log(0.5)), (' "A', math.log(0.3)), (' "t', math.log(0.1)), (' "C', math.log(0.05)), (" B", math.log(0.02))]),
+        _token(
+            ' "B',
+            math.log(0.5),
+            [
+                (' "B', math.log(0.5)),
+                (' "A', math.log(0.3)),
+                (' "t', math.log(0.1)),
+                (' "C', math.log(0.05)),
+                (" B", math.log(0.02)),
+            ],
+        ),
         _token('", "strength": 1}}', 0.0),
     ]
     assert "".join(t["token"] for t in tokens) == content

@@ -63,7 +63,11 @@ def test_run_stores_every_usable_verdict_and_fails_the_rest(session, engine, stu
     broken_asks = [r for r in stub.requests if "[broken]" in r["messages"][-1]["content"] or len(r["messages"]) > 2]
     assert len([r for r in broken_asks if len(r["messages"]) > 2]) == 4
     judge_run = session.get(JudgeRun, summary.run_id)
-    assert (judge_run.judged, judge_run.failed, judge_run.prompt_tokens) == (8, 2, summary.prompt_tokens) and judge_run.finished_at is not None
+    assert (judge_run.judged, judge_run.failed, judge_run.prompt_tokens) == (
+        8,
+        2,
+        summary.prompt_tokens,
+    ) and judge_run.finished_at is not None
     # every lease is settled: nothing is left for the judge
     assert run(session, engine, project.name, "j").as_json()["judged"] == 0
 
@@ -118,7 +122,10 @@ def test_confidence_from_logprobs_matches_a_hand_computation(session, engine, st
     expected = 0.6 / (0.6 + 0.25 + 0.1)
     for v in _verdicts(session, judge):
         assert v.confidence_method == "logprobs"
-        assert v.confidences == {"helpful": pytest.approx(expected, abs=1e-6), "harmless": pytest.approx(expected, abs=1e-6)}
+        assert v.confidences == {
+            "helpful": pytest.approx(expected, abs=1e-6),
+            "harmless": pytest.approx(expected, abs=1e-6),
+        }
     assert math.isclose(expected, 0.631578947, rel_tol=1e-8)
 
 
