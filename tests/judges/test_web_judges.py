@@ -21,7 +21,7 @@ def test_admin_sees_every_judge(app, client, auth):
     auth.login_as("admin")
     page = client.get("/judges/")
     assert page.status_code == 200 and "<html" in page.text
-    assert page.headers["Vary"] == "HX-Request"
+    assert "HX-Request" in page.headers["Vary"]
     for text in ("gpt-mini", "gpt-4o-mini", "$OPENAI_API_KEY", "local-llama", "llama-3-8b", "http://127.0.0.1:9/v1"):
         assert text in page.text
     partial = client.get("/judges/", headers={"HX-Request": "true"})
