@@ -95,6 +95,9 @@ def test_run_reads_the_key_from_the_environment_and_never_stores_it(runner, cli_
     assert (summary["judged"], summary["failed"], summary["skipped"]) == (6, 0, 0)
     assert summary["prompt_tokens"] > 0 and summary["completion_tokens"] > 0
     assert {h.get("Authorization") for h in stub.state.headers} == {f"Bearer {SECRET}"}
+    shown = {(h["X-Workbench-Item"], h["X-Workbench-Display-Order"]) for h in stub.state.headers}
+    assert {item for item, _ in shown} == {f"i{n}" for n in range(6)}
+    assert all({(i, "0,1"), (i, "1,0")} <= shown for i, _ in shown)  # both orders of every item
     assert "judged 0, failed 0, skipped 0" in _ok(
         runner, "judge", "run", "p", "--judge", "gpt", env={"JUDGE_KEY": SECRET}
     )

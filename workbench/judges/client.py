@@ -114,9 +114,9 @@ class ChatClient:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
 
-    def _post(self, body: dict[str, Any]) -> tuple[int, str | None, Any]:
+    def _post(self, body: dict[str, Any], headers: dict[str, str] | None) -> tuple[int, str | None, Any]:
         """(status, Retry-After, parsed JSON on 200 else the text); on a pool thread."""
-        response = self._http.post("chat/completions", json=body)
+        response = self._http.post("chat/completions", json=body, headers=headers)
         if response.status_code != 200:
             return response.status_code, response.headers.get("Retry-After"), response.text
         try:
@@ -124,14 +124,14 @@ class ChatClient:
         except ValueError:
             raise EndpointError(f"the endpoint answered 200 with no JSON: {response.text[:200]}") from None
 
-    async def complete(self, body: dict[str, Any]) -> Completion:
+    async def complete(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> Completion:
         """POST ``chat/completions``; retried as the module docstring says."""
         loop = asyncio.get_running_loop()
         last = ""
         for attempt in range(self.max_retries + 1):
             retry_after = None
             try:
-                status, header, payload = await loop.run_in_executor(self._pool, self._post, body)
+                status, header, payload = await loop.run_in_executor(self._pool, self._post, body, headers)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:

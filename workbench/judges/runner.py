@@ -138,11 +138,16 @@ async def _ask(client: ChatClient, gate: asyncio.Semaphore, setup: Setup, claim:
     ask = Ask(swapped, order)
     context = prompt_context(setup.document, claim.prompt, claim.responses, order)
     messages = render_messages(setup.template, context)
+    # For logs and for servers that replay recorded verdicts; endpoints ignore them.
+    headers = {
+        "X-Workbench-Item": claim.external_id,
+        "X-Workbench-Display-Order": ",".join(map(str, order)),
+    }
     for _ in range(INVALID_RETRIES + 1):
         body = request_body(setup.model, messages, setup.schema, setup.name, setup.temperature, setup.max_tokens)
         try:
             async with gate:
-                completion = await client.complete(body)
+                completion = await client.complete(body, headers)
         except EndpointUnusable:
             raise
         except EndpointError as exc:

@@ -36,6 +36,7 @@ class Claim:
     display_order: list[int]
     prompt: Any
     responses: list[str]  # texts in item order
+    external_id: str = ""
 
 
 def straight_order(project: Project, item_id: int, judge_user_id: int) -> list[int]:
@@ -151,7 +152,10 @@ class Claimer:
         if not rows:
             return []
         item_ids = [item_id for _, item_id, _ in rows]
-        prompts = dict(session.execute(select(Item.id, Item.prompt).where(Item.id.in_(item_ids))).all())
+        items = {
+            row.id: row
+            for row in session.execute(select(Item.id, Item.prompt, Item.external_id).where(Item.id.in_(item_ids)))
+        }
         texts: dict[int, list[str]] = {i: [] for i in item_ids}
         for item_id, _, text in session.execute(
             select(Response.item_id, Response.position, Response.text)
@@ -160,7 +164,8 @@ class Claimer:
         ):
             texts[item_id].append(text)
         return [
-            Claim(lease_id, item_id, list(order), prompts[item_id], texts[item_id]) for lease_id, item_id, order in rows
+            Claim(lease_id, item_id, list(order), items[item_id].prompt, texts[item_id], items[item_id].external_id)
+            for lease_id, item_id, order in rows
         ]
 
 
