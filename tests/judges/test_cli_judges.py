@@ -66,9 +66,11 @@ def test_add_and_list(runner, cli_db, stub, tmp_path):
     assert gpt["model"] == "consistent" and gpt["api_key_env"] == "JUDGE_KEY" and gpt["concurrency"] == 8
     assert gpt["temperature"] == 0.3 and gpt["max_tokens"] == 300 and gpt["custom_prompt"] is True
     assert "gpt\tconsistent" in _ok(runner, "judges", "list")
-    with Session(make_engine(cli_db)) as session:
+    engine = make_engine(cli_db)
+    with Session(engine) as session:
         user = session.scalar(select(User).join(Judge, Judge.user_id == User.id).where(Judge.name == "gpt"))
         assert user.is_machine and user.password_hash is None
+    engine.dispose()
 
 
 def test_run_reads_the_key_from_the_environment_and_never_stores_it(runner, cli_db, stub):
