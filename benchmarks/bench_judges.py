@@ -7,7 +7,8 @@ The endpoint is the test suite's stub (``tests/judges/stub_server.py``) in a pro
 own, so the figure is the runner's own cost: with 16 requests in flight and 50 ms per
 answer the endpoint allows at most 320 items/s.
 
-1. One runner, in this process, on ``--database-url`` (default: a fresh SQLite file):
+1. One runner, in this process, on ``--database-url`` (default: a fresh SQLite file; a
+   PostgreSQL database given here is emptied first, like ``--pg-url``):
    ``--items`` pairwise items, one ask each; items/s and the runner's CPU seconds.
 2. With ``--pg-url`` (its public schema is dropped and rebuilt: give a scratch database):
    two ``workbench judge run`` processes at once on one project; the items each judged,
