@@ -53,9 +53,9 @@ def _insert(session: Session, table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def _locked(session: Session, query, of):
+def _locked(session: Session, query, of, wait: bool = False):
     if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, key_share=True, of=of)
+        return query.with_for_update(skip_locked=not wait, key_share=True, of=of)
     return query
 
 
@@ -122,7 +122,12 @@ class Claimer:
             .order_by(Item.id)
             .limit(n)
         )
-        return list(session.scalars(_locked(session, query, Item)))
+        found = list(session.scalars(_locked(session, query, Item)))
+        if not found and session.get_bind().dialect.name == "postgresql":
+            # Every candidate may be locked by a claim or an assignment in progress: wait
+            # for it rather than report that nothing is left.
+            found = list(session.scalars(_locked(session, query, Item, wait=True)))
+        return found
 
     def _reclaim(self, session: Session, n: int, now: datetime, expires: datetime) -> list[tuple]:
         stale = (
