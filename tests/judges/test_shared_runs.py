@@ -24,7 +24,7 @@ def _two_runners(engine_url: str, stub) -> tuple[list, Session, object]:
     with Session(setup, expire_on_commit=False) as session:
         project = make_project(session, name="shared")
         quality_items(session, project, [(n % 3, (n + 1) % 3) for n in range(N_ITEMS)])
-        judge = add_judge(session, "j", stub.url, "consistent+delay=0.01", concurrency=4)
+        judge = add_judge(session, "j", stub.url, "consistent+delay=0.03", concurrency=4)
         session.commit()
     summaries, errors = [], []
 
