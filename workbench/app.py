@@ -31,6 +31,7 @@ from .web import (
     health,
     input_guard,
     judge,
+    judges,
     projects,
     quality,
     rater_api,
@@ -95,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(alignment_page.bp)
+    app.register_blueprint(judges.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     # The role groups of ``domain``: templates ask ``g.user.role in roles.RATERS``.
     app.jinja_env.globals["roles"] = SimpleNamespace(
