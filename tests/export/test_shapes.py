@@ -16,7 +16,14 @@ import pytest
 
 from tests.factories import make_item, make_project
 from workbench.errors import InvalidInput
-from workbench.export import CARD_FILE, MANIFEST_FILE, PARQUET_FILE, PREFERENCES_FILE, export_judgments, export_preferences
+from workbench.export import (
+    CARD_FILE,
+    MANIFEST_FILE,
+    PARQUET_FILE,
+    PREFERENCES_FILE,
+    export_judgments,
+    export_preferences,
+)
 from workbench.models import Item
 from workbench.services.import_formats import text_lines_as_rows
 from workbench.services.judgment_import import import_judgments

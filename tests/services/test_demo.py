@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 from workbench.domain import Role
 from workbench.models import ApiToken, Item, Judgment, Lease, Project, Response, Rubric, RubricVersion, User
 from workbench.paths import DEMO_DIR, resource_dir
-from workbench.services.demo import MACHINE_JUDGE, DEMO_PASSWORD, DEMO_USERS, PAIRWISE_PROJECT, SINGLE_PROJECT, seed_demo
+from workbench.services.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    MACHINE_JUDGE,
+    PAIRWISE_PROJECT,
+    SINGLE_PROJECT,
+    seed_demo,
+)
 from workbench.services.login import authenticate
 
 TABLES = (User, ApiToken, Rubric, RubricVersion, Project, Item, Response, Lease, Judgment)

@@ -174,12 +174,11 @@ def test_two_rater_comparison_reproduces_krippendorff_2004_table_4b(session, ref
 
 
 def test_error_analysis_rates_per_model_and_top_failure_modes(session):
-    from workbench.services.error_analysis import error_analysis
-
     from pathlib import Path
 
     from workbench.paths import resource_dir
     from workbench.rubric import load_rubric_file
+    from workbench.services.error_analysis import error_analysis
     from workbench.services.projects import create_project
     from workbench.services.rubrics import load_rubric
 

@@ -104,7 +104,7 @@ def world(app):
     """A project whose responses name secret models, with a gold item, judged by another rater."""
     with app.extensions["workbench"].sessionmaker() as session:
         project = make_project(session, overlap_k=3, gold_rate=0.5)
-        for n in range(3):
+        for _ in range(3):
             item = make_item(session, project)
             item.responses[0].model, item.responses[1].model = SECRETS[0], SECRETS[1]
         gold = make_item(session, project, is_gold=True, gold_answer={"helpful": {"choice": "A"}}, gold_rationale=SECRETS[2])
