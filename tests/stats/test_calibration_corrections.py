@@ -78,23 +78,3 @@ def test_leniency_is_judged_relative_to_the_scale_by_default():
     loud = {r.rater: r for r in calibrate(_offset_table(30.0), domain, Level.INTERVAL)}
     assert any("lenient" in f for f in loud[2].flags)  # 30 > 25
 
-
-def test_dawid_skene_runs_to_convergence_by_default():
-    from workbench.stats.dawid_skene import dawid_skene
-
-    rng = np.random.default_rng(11)
-    n_items, n_raters = 300, 8
-    truth = rng.integers(0, 3, n_items)
-    accuracy = np.linspace(0.4, 0.9, n_raters)
-    items, raters, labels = [], [], []
-    for i in range(n_items):
-        for r in rng.choice(n_raters, size=3, replace=False):
-            right = rng.random() < accuracy[r]
-            labels.append(truth[i] if right else rng.choice([c for c in range(3) if c != truth[i]]))
-            items.append(i)
-            raters.append(r)
-    items, raters, labels = np.array(items), np.array(raters), np.array(labels)
-    fit = dawid_skene(items, raters, labels, 3)
-    longer = dawid_skene(items, raters, labels, 3, max_iter=20_000, tol=0.0)
-    assert fit.converged
-    assert np.abs(fit.competence - longer.competence).max() < 1e-3  # nothing left to gain by running on
