@@ -261,3 +261,38 @@ def test_browser_rating_form_works_without_javascript(browser, live_server, demo
         assert watch.problems(allow_status=((422, rate_path),)) == []
     finally:
         context.close()
+
+
+def test_browser_keys_on_links_and_focused_questions_do_what_they_say(page, watch, live_server, demo, app):
+    project_id = _project_id(app)
+    rater_id = _user_id(app, RATER)
+    log_in(page, live_server.url, RATER, DEMO_PASSWORD)
+    page.goto(live_server(f"/projects/{project_id}/rate"))
+    expect(page.locator("#task form.judgment")).to_be_visible()
+    # A digit while a question's own option has the focus answers that question, not the
+    # highlighted first one.
+    page.locator('input[name="q.harmless.choice"]').first.focus()
+    page.keyboard.press("2")
+    checked = page.evaluate(CHECKED_JS)
+    assert checked.get("q.harmless.choice") == "B" and "q.helpful.choice" not in checked
+    # With answers filled in, Enter on a link follows the link and saves nothing.
+    page.locator('input[name="q.helpful.choice"]').first.focus()
+    for key in ("1", "2"):
+        page.keyboard.press(key)
+    page.get_by_role("link", name="Rubrics").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/rubrics/")
+    with _db(app) as session:
+        assert session.scalars(select(Judgment).where(Judgment.rater_id == rater_id)).all() == []
+    # Single-key shortcuts can be switched off; the choice is remembered by the browser.
+    page.goto(live_server(f"/projects/{project_id}/rate"))
+    page.keyboard.press("?")
+    page.locator("#shortcuts-off").check()
+    page.locator("#task").focus()
+    page.keyboard.press("1")
+    assert page.evaluate(CHECKED_JS) == {}
+    page.reload()
+    expect(page.locator("#shortcuts-off")).to_be_checked()
+    page.keyboard.press("?")  # "?" still shows the panel, to switch them on again
+    page.locator("#shortcuts-off").uncheck()
+    assert watch.problems() == []

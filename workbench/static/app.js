@@ -1,7 +1,11 @@
 // Keyboard-first rating. The form works without this file; this only adds shortcuts.
-// Digits pick the Nth option of the highlighted question, Backspace clears the last
-// answer, Enter submits, "s" opens skip/report (then a digit picks the reason), "g" the
-// guidelines, "d" the word diff, "?" the list of shortcuts, Escape closes panels.
+// Digits pick the Nth option of the focused question (else the highlighted one),
+// Backspace clears the last answer, Enter submits, "s" opens skip/report (then a digit
+// picks the reason), "g" the guidelines, "d" the word diff, "?" the list of shortcuts,
+// Escape closes panels. Shortcuts act only while focus is on the task itself or on one of
+// its answer controls: on a link, a button, a summary or a text box, keys do what they
+// normally do (Enter follows the link). Single-key shortcuts can be switched off in the
+// shortcuts panel (WCAG 2.1.4); the choice is kept in this browser.
 (function () {
   "use strict";
 
@@ -72,10 +76,29 @@
     return false;
   }
 
+  var OFF_KEY = "workbench-shortcuts-off";
+
+  function shortcutsOff() {
+    try { return window.localStorage.getItem(OFF_KEY) === "1"; } catch (e) { return false; }
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "shortcuts-off") {
+      try { window.localStorage.setItem(OFF_KEY, event.target.checked ? "1" : "0"); } catch (e) { /* private mode */ }
+    }
+  });
+
+  // Where shortcuts may act: the page or task itself, or an answer control of the form.
+  function onTask(target, form) {
+    if (!target || target === document.body || target.id === "task") { return true; }
+    if (!form || !form.contains(target)) { return false; }
+    return target.matches("input[type=radio], input[type=checkbox]");
+  }
+
   document.addEventListener("keydown", function (event) {
     var form = currentForm();
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
-    var typing = event.target.matches && event.target.matches("textarea, input[type=text], input[type=email], input[type=password]");
+    var typing = event.target.matches && event.target.matches("textarea, input[type=text], input[type=email], input[type=password], input[type=number], select");
     if (typing) {
       if (event.key === "Escape") { event.target.blur(); }
       return;
@@ -88,6 +111,8 @@
     if (event.key === "Escape" && help && !help.hidden) { help.hidden = true; return; }
     if (!form) { return; }
     if (skipKey(event)) { return; }
+    if (!onTask(event.target, form)) { return; }
+    if (shortcutsOff() && event.key !== "Enter") { return; }
     if (event.key === "s") {
       var skip = toggle("#task details.skip");
       if (skip && skip.open) { skip.scrollIntoView({ block: "nearest" }); }
@@ -97,7 +122,8 @@
     } else if (event.key === "d") {
       toggle("#task details.diff");
     } else if (/^[0-9]$/.test(event.key)) {
-      var active = highlight(form);
+      var focused = event.target.closest && event.target.closest("[data-group]");
+      var active = focused && form.contains(focused) ? focused : highlight(form);
       if (!active) { return; }
       var inputs = active.querySelectorAll("input");
       var index = event.key === "0" ? 9 : Number(event.key) - 1;
@@ -124,6 +150,8 @@
   });
 
   function ready() {
+    var off = document.getElementById("shortcuts-off");
+    if (off) { off.checked = shortcutsOff(); }
     var form = currentForm();
     if (form) {
       highlight(form);
