@@ -102,7 +102,7 @@ def publish_draft(session: Session, draft: RubricVersion, changelog: str) -> Rub
     _require_draft(draft)
     changelog = " ".join(changelog.split())
     if not changelog:
-        raise InvalidInput("cannot publish", [FieldError("changelog", "say in one line what changed")])
+        raise InvalidInput("cannot publish", [FieldError("changelog", "a changelog is required: say in one line what changed")])
     if len(changelog) > CHANGELOG_MAX:
         raise InvalidInput("cannot publish", [FieldError("changelog", f"keep the changelog to one line of at most {CHANGELOG_MAX} characters")])
     parsed = parse_rubric(draft.document, source="the draft")
