@@ -11,9 +11,11 @@ from dataclasses import replace
 
 from ..models import Project
 from ..stats.calibration import Thresholds
+from .adjudication import DisagreementRule, disagreement_queue
 from .agreement import project_agreement
 from .calibration import CalibrationReport, rater_calibration
 from .leaderboard import project_leaderboard
+from .projects import project_progress
 from .report import project_report
 from .stat_cache import Cached, cached
 
@@ -44,3 +46,16 @@ def report_figures(session, project: Project, target: float, thresholds: Thresho
     )
     # The cached report carries a detached copy of the project; the page reads the live one.
     return replace(figures, value=replace(figures.value, project=project))
+
+
+def progress_figures(session, project: Project, with_raters: bool) -> Cached:
+    return cached(session, project, "progress", (with_raters,), lambda: project_progress(session, project, with_raters=with_raters))
+
+
+def disagreement_figures(session, project: Project, question: str | None, rule: DisagreementRule) -> Cached:
+    """Open and resolved disagreements, recomputed on any change: an adjudicator sees a
+    decision at once (no freshness bound on a work queue)."""
+    return cached(
+        session, project, "disagreements", (question, str(rule)),
+        lambda: disagreement_queue(session, project, question, rule), stale_ok=False,
+    )

@@ -56,6 +56,9 @@ def project_state(session: Session, project_id: int) -> str:
             select(func.max(RepeatJudgment.id)).where(RepeatJudgment.project_id == project_id).scalar_subquery(),
             select(func.max(Adjudication.id)).where(Adjudication.project_id == project_id).scalar_subquery(),
             select(func.max(Adjudication.created_at)).where(Adjudication.project_id == project_id).scalar_subquery(),
+            select(func.count())
+            .where(Adjudication.project_id == project_id, Adjudication.promoted_to_gold.is_(True))
+            .scalar_subquery(),
             select(func.count(SpotCheck.reviewed_at)).where(SpotCheck.project_id == project_id).scalar_subquery(),
             select(func.max(SpotCheck.reviewed_at)).where(SpotCheck.project_id == project_id).scalar_subquery(),
             select(func.count()).where(Item.project_id == project_id).scalar_subquery(),
@@ -83,22 +86,26 @@ def _lock_id(project_id: int, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{project_id}:{key}".encode()).digest()[:8], "big", signed=True)
 
 
-def cached(session: Session, project: Project, kind: str, params: tuple, compute: Callable[[], T]) -> Cached[T]:
+def cached(
+    session: Session, project: Project, kind: str, params: tuple, compute: Callable[[], T], *, stale_ok: bool = True
+) -> Cached[T]:
     """The figures ``compute()`` gives for the project, from the cache when still good.
 
     ``kind`` and ``params`` name the figures (the same ones always need the same
-    parameters). An error from ``compute`` is raised and nothing is cached.
+    parameters). With ``stale_ok`` False the figures are recomputed on any change, without
+    the freshness bound (a work queue must show the work just done). An error from
+    ``compute`` is raised and nothing is cached.
     """
     key = _key(kind, params)
     now = utcnow()
     state = project_state(session, project.id)
     row = session.get(StatCache, (project.id, key), populate_existing=True)
-    if row is not None and (row.state == state or now - row.computed_at < FRESHNESS):
+    if row is not None and (row.state == state or (stale_ok and now - row.computed_at < FRESHNESS)):
         return Cached(pickle.loads(row.payload), row.computed_at)
     if session.get_bind().dialect.name == "postgresql":
         lock = _lock_id(project.id, key)
         if not session.scalar(select(func.pg_try_advisory_xact_lock(lock))):
-            if row is not None:  # someone is recomputing: the previous figures, at once
+            if row is not None and stale_ok:  # someone is recomputing: the previous figures, at once
                 return Cached(pickle.loads(row.payload), row.computed_at)
             session.scalar(select(func.pg_advisory_xact_lock(lock)))  # the first ever: wait for it
             row = session.get(StatCache, (project.id, key), populate_existing=True)

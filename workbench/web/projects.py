@@ -10,7 +10,7 @@ from flask import Blueprint, g, render_template
 from ..domain import EVERYONE, STAFF, ProjectProgress, QuestionAlpha
 from ..models import Project
 from ..services.calibration import CalibrationReport
-from ..services.project_figures import agreement_figures, calibration_figures
+from ..services.project_figures import agreement_figures, calibration_figures, progress_figures
 from ..services.projects import get_project, project_progress, rater_done_count
 from ..services.projects import list_projects as all_projects
 from .auth import requires
@@ -57,12 +57,11 @@ def show_dashboard(project_id: int):
     staff = g.user.role in STAFF
     agreement_cached = agreement_figures(session, project) if staff else None
     calibration_cached = calibration_figures(session, project, calibration_thresholds()) if staff else None
-    session.commit()  # keep the computed figures for the next visitor
     agreement = agreement_cached.value if agreement_cached else ()
     calibration = calibration_cached.value if calibration_cached else None
     ctx = DashboardContext(
         project=project,
-        progress=project_progress(session, project, with_raters=staff),
+        progress=progress_figures(session, project, staff).value,
         mine=rater_done_count(session, project, g.user),
         agreement=agreement,
         show_raters=staff,
@@ -71,4 +70,5 @@ def show_dashboard(project_id: int):
         position_chart=position_chart(calibration) if calibration and calibration.rows and project.task_kind.value == "pairwise" else None,
         figures_as_of=calibration_cached.computed_at if calibration_cached else None,
     )
+    session.commit()  # keep the computed figures for the next visitor
     return render_template("projects/dashboard.html", ctx=ctx)

@@ -14,11 +14,11 @@ from ...services.adjudication import (
     AdjudicationCase,
     DisagreementQueue,
     adjudication_case,
-    disagreement_queue,
     parse_rule,
     promote_to_gold,
     record_adjudication,
 )
+from ...services.project_figures import disagreement_figures
 from ...services.projects import get_project
 from ..auth import requires
 from ..db import get_session
@@ -39,7 +39,8 @@ def show_disagreements(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     rule_text = request.args.get("rule") or "no-majority"
-    queue = disagreement_queue(session, project, request.args.get("question") or None, parse_rule(rule_text))
+    queue = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text)).value
+    session.commit()  # keep the computed figures for the next visitor
     ctx = QueueContext(project, queue, str(queue.rule))
     return render("quality/disagreements.html", "quality/_disagreements.html", ctx=ctx)
 
