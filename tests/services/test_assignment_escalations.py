@@ -211,3 +211,15 @@ def test_a_judges_lease_is_no_rating_task(session):
     with pytest.raises(Conflict, match="LLM judge"):
         record_judgment(session, judge_user, held.id, PAIR_ANSWER, "verdict", now=T0 + timedelta(minutes=2))
     assert session.scalar(select(func.count()).select_from(Judgment)) == 0
+
+
+def test_once_the_escalated_items_are_full_the_others_keep_their_order(session):
+    project = make_project(session, overlap_k=1)
+    accepted, escalated, plain = make_items(session, project, 3)
+    judge = make_judge(session)
+    decide(session, judge, accepted, accepted=True)
+    decide(session, judge, escalated, accepted=False)
+    assert queue(session, project, make_rater(session)) == [escalated.id, plain.id, accepted.id]
+    more = make_items(session, project, 2)
+    decide(session, judge, more[0], accepted=True)
+    assert queue(session, project, make_rater(session)) == [more[1].id, more[0].id]

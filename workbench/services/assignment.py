@@ -196,7 +196,12 @@ def _next(
 
 def _walks(context: _Context) -> list[sql.Walk]:
     """Escalated items first, then items without an accepted judge label, then the rest
-    (the accepted ones); a project without escalations walks once, as it always did."""
+    (the accepted ones); a project without escalations walks once, as it always did.
+
+    A group's walk is skipped once none of its items is short of judgments; otherwise it
+    passes over the other groups' items that come before its next one (one index probe
+    each), so with escalations the next-item cost grows with the project's size.
+    """
     walks = [sql.Walk.ESCALATED] if context.has_escalated else []
     if context.has_accepted:
         walks.append(sql.Walk.UNACCEPTED)

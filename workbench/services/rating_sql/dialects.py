@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, cast, exists, insert, select, update
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, exists, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -55,16 +55,19 @@ def _candidate_statements():
     """
     k = param("k", items.c.n_judgments)
     statements = {}
-    for walk, filters in WALK_FILTERS.items():
+    for walk, decided in WALK_FILTERS.items():
+        room_for_rater = and_(items.c.n_judgments + open_live_leases(items.c.id) < k, ~seen_by_rater())
+        if decided is not None:
+            # The decision (one probe) is checked first on every item the walk passes; in a
+            # plain WHERE PostgreSQL orders the conditions by estimated cost, a CASE keeps it.
+            room_for_rater = case((decided, room_for_rater), else_=false())
         base = (
             select(items.c.id, *shown_order_counts(items.c.id))
             .where(
                 items.c.project_id == param("project_id", items.c.project_id),
                 items.c.is_gold.is_(False),
                 items.c.n_judgments < k,
-                items.c.n_judgments + open_live_leases(items.c.id) < k,
-                ~seen_by_rater(),
-                *filters,
+                room_for_rater,
             )
             .order_by(items.c.n_judgments.desc(), items.c.id)
             .limit(1)

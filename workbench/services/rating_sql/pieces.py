@@ -102,11 +102,17 @@ def shown_order_counts(item_id):
     return n_shown.scalar_subquery().label("n_shown"), n_swapped.scalar_subquery().label("n_swapped")
 
 
-def has_escalations(accepted: bool):
-    """Whether the project has any escalation decision of this kind (one index probe)."""
+def has_escalations(accepted: bool, k):
+    """Whether an item of the project short of ``k`` judgments has an escalation decision of
+    this kind: the walk of that group is skipped without one. Driven from the project's
+    decisions (an index range), stopping at the first such item; when a group is done, one
+    probe of each of its items."""
+    item = items.alias("decided")
     found = exists().where(
         escalations.c.project_id == param("project_id", escalations.c.project_id),
         escalations.c.accepted.is_(accepted),
+        item.c.id == escalations.c.item_id,
+        item.c.n_judgments < k,
     )
     return found.label("has_accepted" if accepted else "has_escalated")
 
@@ -132,9 +138,12 @@ class Walk(enum.Enum):
     ALL = "all"
 
 
-_esc = escalations.alias("esc")
-WALK_FILTERS = {
-    Walk.ESCALATED: (exists().where(_esc.c.item_id == items.c.id, _esc.c.accepted.is_(False)),),
-    Walk.UNACCEPTED: (~exists().where(_esc.c.item_id == items.c.id, _esc.c.accepted.is_(True)),),
-    Walk.ALL: (),
-}
+def _decided(accepted: bool):
+    """Whether the walked item has a decision of this kind: one index probe per item, made
+    before the walk's dearer checks (``OFFSET 0`` keeps PostgreSQL from turning it into a
+    join made after them)."""
+    esc = escalations.alias("esc")
+    return select(esc.c.id).where(esc.c.item_id == items.c.id, esc.c.accepted.is_(accepted)).offset(0).exists()
+
+
+WALK_FILTERS = {Walk.ESCALATED: _decided(False), Walk.UNACCEPTED: ~_decided(True), Walk.ALL: None}

@@ -35,13 +35,16 @@ from .pieces import (
 _OPEN_LEASE_ID = select(leases.c.id).where(*RATER_LEASE).order_by(leases.c.issued_at).limit(1)
 _OPEN_LEASE_ID_COLUMN = _OPEN_LEASE_ID.correlate(None).scalar_subquery().label("open_lease_id")
 
-_CONTEXT_COLUMNS = (*VERSION_COLUMNS, _OPEN_LEASE_ID_COLUMN, has_escalations(False), has_escalations(True))
+
+def _context_columns(k):
+    return (*VERSION_COLUMNS, _OPEN_LEASE_ID_COLUMN, has_escalations(False, k), has_escalations(True, k))
+
 
 # For the rater API: the project's settings, the version new leases get (none when the
 # rubric has no published version), the rater's open lease and whether any item was
 # escalated or accepted by an LLM judge, in one query.
 _RATING_CONTEXT = (
-    select(*SETTINGS_COLUMNS, *_CONTEXT_COLUMNS)
+    select(*SETTINGS_COLUMNS, *_context_columns(projects.c.overlap_k))
     .select_from(
         projects.outerjoin(
             versions,
@@ -52,7 +55,7 @@ _RATING_CONTEXT = (
 )
 
 # The same for a project already at hand: no row when the rubric has no published version.
-_CURRENT_VERSION = select(*_CONTEXT_COLUMNS).where(
+_CURRENT_VERSION = select(*_context_columns(param("k", items.c.n_judgments))).where(
     versions.c.id
     == func.coalesce(param("pinned", versions.c.id), latest_published_id(param("rubric_id", versions.c.rubric_id)))
 )
@@ -72,6 +75,7 @@ def current_version(session: Session, project: Any, rater_id: int, now: datetime
         "now": now,
         "pinned": project.rubric_version_id,
         "rubric_id": project.rubric_id,
+        "k": project.overlap_k,
     }
     return execute_core(session, _CURRENT_VERSION, params).first()
 
