@@ -86,7 +86,9 @@ def record_judgment(
             return replayed
         if lease.completed_at is not None:
             raise Conflict(ALREADY_SUBMITTED)
-        if lease.purpose == LeasePurpose.LIVE and not item_has_room(session, lease.overlap_k, lease.item_id, now, lease.id):
+        if lease.purpose == LeasePurpose.LIVE and not item_has_room(
+            session, lease.overlap_k, lease.item_id, now, lease.id
+        ):
             raise Conflict(TIME_RAN_OUT)
     document = version_document(session, lease.rubric_version_id, lease.content_sha256)
     answers = normalize_answers(answers)
@@ -147,7 +149,9 @@ def _write_judgment(session: Session, lease: Row, values: dict[str, Any]) -> Jud
 def _write_repeat(session: Session, lease: Row, values: dict[str, Any]) -> RepeatJudgment:
     original_id = session.scalar(
         select(Judgment.id).where(
-            Judgment.item_id == lease.item_id, Judgment.rater_id == values["rater_id"], Judgment.superseded_by_id.is_(None)
+            Judgment.item_id == lease.item_id,
+            Judgment.rater_id == values["rater_id"],
+            Judgment.superseded_by_id.is_(None),
         )
     )
     if original_id is None:
@@ -196,7 +200,9 @@ def judgments_for_rater(session: Session, project: Project, rater: User) -> list
     return list(
         session.scalars(
             select(Judgment)
-            .where(Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None))
+            .where(
+                Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None)
+            )
             .order_by(Judgment.submitted_at)
         )
     )
