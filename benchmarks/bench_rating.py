@@ -10,6 +10,11 @@ over HTTP on loopback with API tokens:
 - sequential: one rater, 500 rounds of next + submit;
 - concurrent: 8 raters, then 32, one thread each, each bounded by 60 s and 300 rounds.
 
+With ``--escalated S --accepted A`` an LLM judge's decisions are planted first: a seeded
+share S of the items escalated to humans and a share A accepted as judge-labelled, so the
+next-item walk serves escalated items first and accepted ones last (compare with a run
+without them for the cost of that ordering).
+
 Prints p50/p95/p99 ms per call, judgments per second, errors and the CPU time per
 judgment of the server, a local PostgreSQL and this client per phase; afterwards counts
 items above their overlap and duplicate (item, rater) judgments; and reports the server's
@@ -34,11 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from machine import cpu_seconds, named, process_tree, reference_ms, rss_mib
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from workbench.db import make_engine, make_sessionmaker
 from workbench.migrate import upgrade
-from workbench.models import Item, Judgment
+from workbench.models import Escalation, Item, Judge, Judgment
 from workbench.paths import resource_dir
 from workbench.rubric import load_rubric_file
 from workbench.services.imports import import_items
@@ -49,7 +54,10 @@ from workbench.services.users import create_api_token, create_user
 N_ITEMS = 10_000
 OVERLAP = 3
 ANSWERS = {"helpful": {"choice": "A", "strength": 1}, "harmless": {"choice": "tie"}}
-WORDS = "the a model answer because which clearly shows more detail than needed about this topic and".split()
+WORDS = [
+    "the", "a", "model", "answer", "because", "which", "clearly", "shows",
+    "more", "detail", "than", "needed", "about", "this", "topic", "and",
+]  # fmt: skip
 
 
 def sentence(rng: random.Random, length: int) -> str:
@@ -68,7 +76,33 @@ def reset(url: str) -> None:
     engine.dispose()
 
 
-def build(url: str, n_raters: int, n_items: int) -> tuple[int, list[str], float]:
+def plant_escalations(session, project, escalated: float, accepted: float) -> tuple[int, int]:
+    """A judge's decisions on a seeded random share of the project's items."""
+    if escalated <= 0 and accepted <= 0:
+        return 0, 0
+    user = create_user(session, "judge@bench.example", "rater", None, name="bench judge")
+    judge = Judge(name="bench-judge", user_id=user.id, base_url="http://127.0.0.1:9/v1", model="stub")
+    session.add(judge)
+    session.flush()
+    ids = list(session.scalars(select(Item.id).where(Item.project_id == project.id).order_by(Item.id)))
+    random.Random(20261204).shuffle(ids)
+    n_escalated, n_accepted = round(escalated * len(ids)), round(accepted * len(ids))
+    decisions = [(item_id, False) for item_id in ids[:n_escalated]]
+    decisions += [(item_id, True) for item_id in ids[n_escalated : n_escalated + n_accepted]]
+    session.execute(
+        insert(Escalation),
+        [
+            {"project_id": project.id, "item_id": item_id, "judge_id": judge.id, "accepted": ok, "confidence": 0.5,
+             "threshold": 0.8, "target_agreement": 0.85, "delta": 0.1, "question_id": "helpful"}
+            for item_id, ok in decisions
+        ],
+    )  # fmt: skip
+    return n_escalated, n_accepted
+
+
+def build(
+    url: str, n_raters: int, n_items: int, escalated: float = 0.0, accepted: float = 0.0
+) -> tuple[int, list[str], float]:
     reset(url)
     upgrade(url)
     engine = make_engine(url)
@@ -93,6 +127,9 @@ def build(url: str, n_raters: int, n_items: int) -> tuple[int, list[str], float]
         started = time.perf_counter()
         import_items(session, project, lines)
         import_seconds = time.perf_counter() - started
+        n_escalated, n_accepted = plant_escalations(session, project, escalated, accepted)
+        if n_escalated or n_accepted:
+            print(f"escalations: {n_escalated} items escalated, {n_accepted} accepted")
         tokens = []
         for n in range(n_raters):
             user = create_user(session, f"rater{n}@bench.example", "rater", None, name=f"rater {n}")
@@ -157,7 +194,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def phase(name: str, port: int, project_id: int, tokens: list[str], rounds: int, seconds: float, usage: Usage) -> Tally:
@@ -239,11 +276,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5077)
     parser.add_argument("--items", type=int, default=N_ITEMS)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--escalated", type=float, default=0.0, help="share of items an LLM judge escalated")
+    parser.add_argument("--accepted", type=float, default=0.0, help="share of items accepted as judge-labelled")
     args = parser.parse_args()
     reference = reference_ms()
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
-    project_id, tokens, import_seconds = build(url, 1 + 8 + 32, args.items)
+    project_id, tokens, import_seconds = build(url, 1 + 8 + 32, args.items, args.escalated, args.accepted)
     print(f"database: {make_engine(url).dialect.name}; {args.items} items imported in {import_seconds:.2f} s")
     env = {**os.environ, "WORKBENCH_DATABASE_URL": url, "WORKBENCH_INSTANCE_PATH": tmp.name, "WORKBENCH_SECRET_KEY": "bench"}
     command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(args.port), "--threads", str(args.threads), "--no-access-log"]

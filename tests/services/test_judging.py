@@ -268,3 +268,40 @@ def test_judgments_pin_the_leased_rubric_version(session):
     answers = {"accuracy": 1, "coherence": 2, "coverage": 3, "overall": 4}
     judgment = record_judgment(session, rater, task.lease_id, answers, key()).judgment
     assert judgment.rubric_version_id == task.rubric_version_id != v2.id
+
+
+def test_a_used_key_gets_one_answer_on_every_kind_of_lease(session):
+    """Check items and live items take one write path: the same refusal, the same message."""
+    from workbench.services.judging import KEY_USED
+
+    project = make_project(session, overlap_k=1, qualification_items=2, qualification_min_accuracy=0.0)
+    for _ in range(2):
+        make_item(session, project, is_gold=True, gold_answer={"helpful": {"choice": "A"}})
+    make_item(session, project)
+    rater = make_rater(session)
+    first = next_assignment(session, project, rater)
+    assert session.get(Lease, first.lease_id).purpose == "qualification"
+    assert record_judgment(session, rater, first.lease_id, PAIR_ANSWER, "used").is_gold
+    second = next_assignment(session, project, rater)
+    with pytest.raises(Conflict) as on_gold:
+        record_judgment(session, rater, second.lease_id, PAIR_ANSWER, "used")
+    record_judgment(session, rater, second.lease_id, PAIR_ANSWER, key())
+    live = next_assignment(session, project, rater)
+    assert session.get(Lease, live.lease_id).purpose == "live"
+    with pytest.raises(Conflict) as on_live:
+        record_judgment(session, rater, live.lease_id, PAIR_ANSWER, "used")
+    assert str(on_gold.value) == str(on_live.value) == KEY_USED
+    assert judgment_count(session) == 2
+
+
+def test_objects_the_session_holds_read_the_recorded_state(session):
+    """The judgment is written with Core: the lease and item already loaded must not go stale."""
+    project = make_project(session, overlap_k=2)
+    item = make_item(session, project)
+    rater = make_rater(session)
+    task = next_assignment(session, project, rater)
+    lease = session.get(Lease, task.lease_id)
+    assert (lease.completed_at, item.n_judgments) == (None, 0)
+    record_judgment(session, rater, task.lease_id, PAIR_ANSWER, key())
+    assert lease.completed_at is not None
+    assert item.n_judgments == 1

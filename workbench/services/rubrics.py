@@ -58,13 +58,21 @@ def get_rubric(session: Session, slug: str) -> Rubric:
     return rubric
 
 
-def latest_published(session: Session, rubric_id: int) -> RubricVersion:
-    version = session.scalar(
-        select(RubricVersion)
-        .where(RubricVersion.rubric_id == rubric_id, RubricVersion.status == VersionStatus.PUBLISHED)
-        .order_by(RubricVersion.number.desc())
+def latest_published_id(rubric_id):
+    """The id of the rubric's latest published version as a scalar subquery (NULL when it
+    has none); ``rubric_id`` is a value, a parameter or a column to correlate with."""
+    latest = RubricVersion.__table__.alias("latest")
+    return (
+        select(latest.c.id)
+        .where(latest.c.rubric_id == rubric_id, latest.c.status == VersionStatus.PUBLISHED)
+        .order_by(latest.c.number.desc())
         .limit(1)
+        .scalar_subquery()
     )
+
+
+def latest_published(session: Session, rubric_id: int) -> RubricVersion:
+    version = session.scalar(select(RubricVersion).where(RubricVersion.id == latest_published_id(rubric_id)))
     if version is None:
         raise NotFound("the rubric has no published version")
     return version
