@@ -266,6 +266,8 @@ class Judgment(Base):
         # A rater's judgments; with the item, the next-item walk's "judged by this rater"
         # probe is one exact lookup whichever of this and the unique index the planner takes.
         Index("ix_judgments_rater_item", "rater_id", "item_id"),
+        # Idempotency keys are the rater's own: nobody can claim another rater's next key.
+        UniqueConstraint("rater_id", "idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -279,7 +281,7 @@ class Judgment(Base):
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("judgments.id", ondelete="SET NULL"))
 
     item: Mapped[Item] = relationship()
@@ -294,6 +296,7 @@ class RepeatJudgment(Base):
     """
 
     __tablename__ = "repeat_judgments"
+    __table_args__ = (UniqueConstraint("rater_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -306,7 +309,7 @@ class RepeatJudgment(Base):
     display_order: Mapped[list[int]] = mapped_column(JSONType)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
 
     original: Mapped[Judgment] = relationship()
 

@@ -121,7 +121,9 @@ def _replayed(session: Session, rater: Rater, lease: Row, idempotency_key: str) 
     a ``Conflict`` when the key was used for anything else."""
     models = (Judgment, RepeatJudgment) if lease.purpose == LeasePurpose.REPEAT else (Judgment,)
     for model in models:
-        existing = session.scalar(select(model).where(model.idempotency_key == idempotency_key))
+        existing = session.scalar(
+            select(model).where(model.rater_id == rater.id, model.idempotency_key == idempotency_key)
+        )
         if existing is not None:
             if existing.rater_id == rater.id and existing.lease_id == lease.id:
                 return _recorded(session, lease, existing, created=False)
@@ -134,7 +136,10 @@ def _write_judgment(session: Session, lease: Row, values: dict[str, Any]) -> Jud
     values = {**values, "issued_at": lease.issued_at}
     judgment_id = sql.insert_judgment(session, values)
     if judgment_id is None:
-        if session.scalar(select(Judgment.id).where(Judgment.idempotency_key == values["idempotency_key"])) is not None:
+        used = select(Judgment.id).where(
+            Judgment.rater_id == values["rater_id"], Judgment.idempotency_key == values["idempotency_key"]
+        )
+        if session.scalar(used) is not None:
             raise Conflict(KEY_USED)
         raise Conflict(ALREADY_JUDGED)
     _expire_loaded(session, Lease, lease.id, "completed_at")
