@@ -50,7 +50,9 @@ def main() -> None:
     result = alpha_with_ci(vc, domain, Level.ORDINAL, n_resamples=args.resamples)
     print(f"{args.units * args.raters:,} judgments, {args.units:,} units, {args.values} ordinal values")
     print(f"  bare krippendorff.alpha:           {bare * 1000:8.1f} ms")
-    print(f"  alpha + {args.resamples}-resample bootstrap CI: {ours * 1000:8.1f} ms  ({ours / bare:.2f}x the bare call)")
+    print(
+        f"  alpha + {args.resamples}-resample bootstrap CI: {ours * 1000:8.1f} ms  ({ours / bare:.2f}x the bare call)"
+    )
     print(f"  alpha = {result.alpha:.4f}, 95% CI [{result.ci_low:.4f}, {result.ci_high:.4f}]")
 
 

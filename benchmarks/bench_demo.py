@@ -1,6 +1,6 @@
 """Time from `workbench demo` start to HTTP 200 on the login page, in a fresh folder.
 
-    python benchmarks/bench_demo.py [--runs 3]
+python benchmarks/bench_demo.py [--runs 3]
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ def one_run() -> float:
     start = time.perf_counter()
     proc = subprocess.Popen(
         [shutil.which("workbench") or "workbench", "demo", "--port", str(port)],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = start + 60
@@ -52,7 +55,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     times = [one_run() for _ in range(args.runs)]
-    print(f"workbench demo → HTTP 200 on /login: best {min(times):.2f} s, worst {max(times):.2f} s over {args.runs} runs (fresh SQLite each)")
+    print(
+        f"workbench demo → HTTP 200 on /login: best {min(times):.2f} s, worst {max(times):.2f} s over {args.runs} runs (fresh SQLite each)"
+    )
 
 
 if __name__ == "__main__":

@@ -49,10 +49,23 @@ def build(url: str, n_items: int, overlap: int) -> int:
         project = _project(session, "pages")
         project.overlap_k = overlap
         version = current_version(session, project)
-        raters = session.execute(
-            insert(User).returning(User.id),
-            [{"email": f"r{i}@bench.example", "name": f"r{i}", "role": "rater", "active": True, "is_machine": False} for i in range(30)],
-        ).scalars().all()
+        raters = (
+            session.execute(
+                insert(User).returning(User.id),
+                [
+                    {
+                        "email": f"r{i}@bench.example",
+                        "name": f"r{i}",
+                        "role": "rater",
+                        "active": True,
+                        "is_machine": False,
+                    }
+                    for i in range(30)
+                ],
+            )
+            .scalars()
+            .all()
+        )
         create_user(session, "rater@bench.example", "rater", PASSWORD)
         create_user(session, "lead@bench.example", "researcher", PASSWORD)
         texts = [_text(rng, 300) for _ in range(500)]
@@ -62,27 +75,52 @@ def build(url: str, n_items: int, overlap: int) -> int:
             rows = []
             for k in range(start, start + count):
                 gold = k % 100 == 0
-                rows.append({
-                    "project_id": project.id, "external_id": f"item-{k:07d}", "prompt": texts[k % 500][:150] + str(k),
-                    "meta": {}, "is_gold": gold, "gold_answer": {"helpful": {"choice": "A", "strength": 2}} if gold else None,
-                })
+                rows.append(
+                    {
+                        "project_id": project.id,
+                        "external_id": f"item-{k:07d}",
+                        "prompt": texts[k % 500][:150] + str(k),
+                        "meta": {},
+                        "is_gold": gold,
+                        "gold_answer": {"helpful": {"choice": "A", "strength": 2}} if gold else None,
+                    }
+                )
             ids = session.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows).scalars().all()
             responses, judgments = [], []
             for k, item_id in enumerate(ids):
                 pair = rng.sample(MODELS, 2)
                 for p in (0, 1):
-                    responses.append({"item_id": item_id, "position": p, "external_id": "ab"[p], "model": pair[p], "text": texts[(k + p) % 500], "meta": {}})
+                    responses.append(
+                        {
+                            "item_id": item_id,
+                            "position": p,
+                            "external_id": "ab"[p],
+                            "model": pair[p],
+                            "text": texts[(k + p) % 500],
+                            "meta": {},
+                        }
+                    )
                 better = "A" if MODELS.index(pair[0]) < MODELS.index(pair[1]) else "B"
                 for r in rng.sample(raters, overlap):
                     choice = better if rng.random() < 0.7 else rng.choice(["A", "B", "tie"])
-                    helpful = {"choice": choice} if choice == "tie" else {"choice": choice, "strength": rng.randint(1, 3)}
+                    helpful = (
+                        {"choice": choice} if choice == "tie" else {"choice": choice, "strength": rng.randint(1, 3)}
+                    )
                     order = [0, 1] if rng.random() < 0.5 else [1, 0]
-                    judgments.append({
-                        "project_id": project.id, "item_id": item_id, "rater_id": r, "rubric_version_id": version.id,
-                        "answers": {"helpful": helpful, "harmless": {"choice": rng.choice(["A", "B", "tie"])}},
-                        "display_order": order, "issued_at": now, "submitted_at": now,
-                        "duration_ms": rng.randint(3_000, 60_000), "idempotency_key": f"k{key}",
-                    })
+                    judgments.append(
+                        {
+                            "project_id": project.id,
+                            "item_id": item_id,
+                            "rater_id": r,
+                            "rubric_version_id": version.id,
+                            "answers": {"helpful": helpful, "harmless": {"choice": rng.choice(["A", "B", "tie"])}},
+                            "display_order": order,
+                            "issued_at": now,
+                            "submitted_at": now,
+                            "duration_ms": rng.randint(3_000, 60_000),
+                            "idempotency_key": f"k{key}",
+                        }
+                    )
                     key += 1
             session.execute(insert(Response), responses)
             session.execute(insert(Judgment), judgments)
@@ -125,7 +163,9 @@ def main() -> None:
         url = _fresh(args.database_url, Path(folder), "pages.db")
         started = time.perf_counter()
         project_id = build(url, args.items, args.overlap)
-        print(f"database: {url.split('@')[-1]}; {args.items} items x {args.overlap} judgments, built in {time.perf_counter() - started:.0f} s")
+        print(
+            f"database: {url.split('@')[-1]}; {args.items} items x {args.overlap} judgments, built in {time.perf_counter() - started:.0f} s"
+        )
         app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(Path(folder) / "instance"), "SECRET_KEY": "bench"})
         pages = [
             ("rater", "rate page", f"/projects/{project_id}/rate", 0.3),

@@ -270,7 +270,9 @@ def wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=None, help="database to wipe and use (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database-url", default=None, help="database to wipe and use (default: a temporary SQLite file)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: workbench serve's)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=5077)
@@ -284,8 +286,23 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
     project_id, tokens, import_seconds = build(url, 1 + 8 + 32, args.items, args.escalated, args.accepted)
     print(f"database: {make_engine(url).dialect.name}; {args.items} items imported in {import_seconds:.2f} s")
-    env = {**os.environ, "WORKBENCH_DATABASE_URL": url, "WORKBENCH_INSTANCE_PATH": tmp.name, "WORKBENCH_SECRET_KEY": "bench"}
-    command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(args.port), "--threads", str(args.threads), "--no-access-log"]
+    env = {
+        **os.environ,
+        "WORKBENCH_DATABASE_URL": url,
+        "WORKBENCH_INSTANCE_PATH": tmp.name,
+        "WORKBENCH_SECRET_KEY": "bench",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "workbench.cli",
+        "serve",
+        "--port",
+        str(args.port),
+        "--threads",
+        str(args.threads),
+        "--no-access-log",
+    ]
     if args.workers:
         command += ["--workers", str(args.workers)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -333,7 +350,9 @@ def main() -> None:
         total = session.scalar(select(func.count()).select_from(Judgment))
         items = session.scalar(select(func.count()).select_from(Item))
     engine.dispose()
-    print(f"integrity: {total} judgments on {items} items; {over} items above overlap {OVERLAP}; {duplicates} duplicate (item, rater) judgments")
+    print(
+        f"integrity: {total} judgments on {items} items; {over} items above overlap {OVERLAP}; {duplicates} duplicate (item, rater) judgments"
+    )
 
 
 if __name__ == "__main__":

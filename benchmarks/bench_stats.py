@@ -40,17 +40,30 @@ def build(session: Session, n_judgments: int, seed: int = 0):
     load_rubric(session, load_rubric_file(resource_dir("rubrics") / "response-quality.yaml"))
     project = create_project(session, "bench", "response-quality", overlap_k=3)
     version = current_version(session, project)
-    raters = session.execute(
-        insert(User).returning(User.id),
-        [{"email": f"r{i}@bench.example", "name": f"r{i}", "role": "rater", "active": True, "is_machine": False} for i in range(N_RATERS)],
-    ).scalars().all()
+    raters = (
+        session.execute(
+            insert(User).returning(User.id),
+            [
+                {"email": f"r{i}@bench.example", "name": f"r{i}", "role": "rater", "active": True, "is_machine": False}
+                for i in range(N_RATERS)
+            ],
+        )
+        .scalars()
+        .all()
+    )
     n_items = n_judgments // 3
     now = datetime.now(UTC)
     item_ids: list[int] = []
     for start in range(0, n_items, BATCH):
-        rows = [{"project_id": project.id, "external_id": f"i{n}", "prompt": "p", "meta": {}, "is_gold": False} for n in range(start, min(n_items, start + BATCH))]
+        rows = [
+            {"project_id": project.id, "external_id": f"i{n}", "prompt": "p", "meta": {}, "is_gold": False}
+            for n in range(start, min(n_items, start + BATCH))
+        ]
         ids = session.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows).scalars().all()
-        session.execute(insert(Response), [{"item_id": i, "position": 0, "external_id": "r", "model": "m", "text": "t", "meta": {}} for i in ids])
+        session.execute(
+            insert(Response),
+            [{"item_id": i, "position": 0, "external_id": "r", "model": "m", "text": "t", "meta": {}} for i in ids],
+        )
         item_ids.extend(ids)
     truth = rng.integers(1, 8, size=n_items)
     key = 0
@@ -59,10 +72,18 @@ def build(session: Session, n_judgments: int, seed: int = 0):
         for rater in rng.choice(raters, size=3, replace=False):
             value = int(np.clip(truth[idx] + rng.integers(-1, 2), 1, 7))
             answers = {"accuracy": value, "coherence": value, "coverage": value, "overall": value}
-            pending.append({
-                "project_id": project.id, "item_id": item_id, "rater_id": int(rater), "rubric_version_id": version.id,
-                "answers": answers, "display_order": [0], "submitted_at": now, "idempotency_key": f"k{key}",
-            })
+            pending.append(
+                {
+                    "project_id": project.id,
+                    "item_id": item_id,
+                    "rater_id": int(rater),
+                    "rubric_version_id": version.id,
+                    "answers": answers,
+                    "display_order": [0],
+                    "submitted_at": now,
+                    "idempotency_key": f"k{key}",
+                }
+            )
             key += 1
         if len(pending) >= BATCH:
             session.execute(insert(Judgment), pending)
@@ -85,7 +106,9 @@ def best_of(fn, runs: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judgments", type=int, default=1_000_000)
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file; a PostgreSQL database is reset")
+    parser.add_argument(
+        "--database-url", default=None, help="default: a fresh SQLite file; a PostgreSQL database is reset"
+    )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     folder = tempfile.TemporaryDirectory()
@@ -102,15 +125,27 @@ def main() -> None:
         built = time.perf_counter() - start
         n = session.scalar(select(text("count(*)")).select_from(Judgment))
         question = find_question(version.document, "overall")
-        t_sql, counts = best_of(lambda: _counts_matrix(value_count_rows(session, project, version, question), len(question.domain)), args.runs)
-        t_ci, result = best_of(lambda: alpha_with_ci(counts, question.value_domain, question.level, n_resamples=1000), args.runs)
-        t_bare, bare = best_of(lambda: krippendorff.alpha(value_counts=counts, value_domain=question.value_domain, level_of_measurement="ordinal"), args.runs)
+        t_sql, counts = best_of(
+            lambda: _counts_matrix(value_count_rows(session, project, version, question), len(question.domain)),
+            args.runs,
+        )
+        t_ci, result = best_of(
+            lambda: alpha_with_ci(counts, question.value_domain, question.level, n_resamples=1000), args.runs
+        )
+        t_bare, bare = best_of(
+            lambda: krippendorff.alpha(
+                value_counts=counts, value_domain=question.value_domain, level_of_measurement="ordinal"
+            ),
+            args.runs,
+        )
     engine.dispose()
     folder.cleanup()
     print(f"{engine.dialect.name}: {n:,} judgments on {counts.shape[0]:,} items (built in {built:.1f} s)")
     print(f"  SQL value counts (one GROUP BY):          {t_sql * 1000:8.0f} ms")
     print(f"  alpha + 1000-resample bootstrap CI:       {t_ci * 1000:8.0f} ms")
-    print(f"  bare krippendorff.alpha on the same counts: {t_bare * 1000:6.0f} ms  (CI step = {t_ci / t_bare:.2f}x the bare call)")
+    print(
+        f"  bare krippendorff.alpha on the same counts: {t_bare * 1000:6.0f} ms  (CI step = {t_ci / t_bare:.2f}x the bare call)"
+    )
     print(f"  total agreement with CI:                  {(t_sql + t_ci) * 1000:8.0f} ms  (target < 2000 ms)")
     print(f"  alpha = {result.alpha:.4f} [{result.ci_low:.4f}, {result.ci_high:.4f}] (bare call: {bare:.4f})")
 

@@ -21,7 +21,9 @@ PAIRWISE_RUBRIC = "pairwise-helpful-harmless"
 SINGLE_RUBRIC = "response-quality"
 
 
-def make_user(session: Session, role: Role | str = Role.RATER, email: str | None = None, password: str = PASSWORD) -> User:
+def make_user(
+    session: Session, role: Role | str = Role.RATER, email: str | None = None, password: str = PASSWORD
+) -> User:
     n = next(_counter)
     return create_user(session, email or f"user{n}@example.org", role, password, name=f"user{n}")
 

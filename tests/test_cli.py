@@ -31,7 +31,9 @@ RELIABILITY_CASES = [
 
 def test_cases_cover_every_published_value(reference_data):
     expected = json.loads((reference_data / "reliability" / "expected.json").read_text())
-    published = {(f, level, value) for f, entry in expected.items() for level, value in entry["published_alpha"].items()}
+    published = {
+        (f, level, value) for f, entry in expected.items() for level, value in entry["published_alpha"].items()
+    }
     assert published == set(RELIABILITY_CASES)
 
 
@@ -43,14 +45,26 @@ def test_alpha_reproduces_published_values(runner, reference_data, file, level, 
 
 
 def test_alpha_human_output_with_bootstrap(runner, reference_data):
-    result = runner.invoke(main, ["alpha", str(reference_data / "reliability" / "krippendorff-2018-p290.csv"), "--level", "ordinal", "--bootstrap", "500"])
+    result = runner.invoke(
+        main,
+        [
+            "alpha",
+            str(reference_data / "reliability" / "krippendorff-2018-p290.csv"),
+            "--level",
+            "ordinal",
+            "--bootstrap",
+            "500",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Krippendorff's alpha (ordinal) = 0.81" in result.output
     assert "95% CI [" in result.output
 
 
 def test_alpha_refuses_a_numeric_level_for_letters(runner, reference_data):
-    result = runner.invoke(main, ["alpha", str(reference_data / "reliability" / "krippendorff-2004-p227.csv"), "--level", "interval"])
+    result = runner.invoke(
+        main, ["alpha", str(reference_data / "reliability" / "krippendorff-2004-p227.csv"), "--level", "interval"]
+    )
     assert result.exit_code == 1
     assert "only --level nominal" in result.output
 
@@ -59,7 +73,9 @@ def test_rubrics_validate_ok_and_broken(runner, tmp_path):
     ok = runner.invoke(main, ["rubrics", "validate", "rubrics/"])
     assert ok.exit_code == 0 and ok.output.count("ok ") >= 2
     broken = tmp_path / "broken.yaml"
-    broken.write_text("slug: Bad Slug\ntitle: x\ntask_kind: single\nguidelines: g\nquestions:\n  - id: q\n    type: likert\n    prompt: p\n    min: 5\n    max: 1\n")
+    broken.write_text(
+        "slug: Bad Slug\ntitle: x\ntask_kind: single\nguidelines: g\nquestions:\n  - id: q\n    type: likert\n    prompt: p\n    min: 5\n    max: 1\n"
+    )
     result = runner.invoke(main, ["rubrics", "validate", str(broken)])
     assert result.exit_code == 1
     assert "/slug" in result.output and "does not match" in result.output
@@ -90,10 +106,15 @@ def test_commands_refuse_an_unmigrated_database(runner, cli_db):
 def test_full_cli_flow(runner, cli_db, tmp_path):
     _ok(runner, "db", "upgrade")
     _ok(runner, "users", "create", "r@example.org", "--role", "rater", "--password", "long enough pw")
-    assert "already exists" in runner.invoke(main, ["users", "create", "r@example.org", "--password", "long enough pw"]).output
+    assert (
+        "already exists"
+        in runner.invoke(main, ["users", "create", "r@example.org", "--password", "long enough pw"]).output
+    )
     assert "new" in _ok(runner, "rubrics", "load", "rubrics/")
     assert "unchanged" in _ok(runner, "rubrics", "load", "rubrics/pairwise-helpful-harmless.yaml")
-    assert "overlap 2" in _ok(runner, "projects", "create", "p1", "--rubric", "pairwise-helpful-harmless", "--overlap", "2")
+    assert "overlap 2" in _ok(
+        runner, "projects", "create", "p1", "--rubric", "pairwise-helpful-harmless", "--overlap", "2"
+    )
 
     good = tmp_path / "items.jsonl"
     rows = [
@@ -108,7 +129,9 @@ def test_full_cli_flow(runner, cli_db, tmp_path):
     bad.write_text(json.dumps({"id": "c", "prompt": "x", "responses": [{"text": "only one"}]}) + "\n{not json\n")
     result = runner.invoke(main, ["import", "p1", str(bad)])
     assert result.exit_code == 1
-    assert "line 1: responses" in result.output and "line 2" in result.output and "nothing was imported" in result.output
+    assert (
+        "line 1: responses" in result.output and "line 2" in result.output and "nothing was imported" in result.output
+    )
     assert "items=2 " in _ok(runner, "projects", "list")
 
     out = tmp_path / "export"

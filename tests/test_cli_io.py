@@ -43,7 +43,12 @@ def test_llmbar_through_the_cli(runner, cli_db, reference_data, tmp_path):
     table = pq.read_table(target / "preferences.parquet")
     winners = [p[f"output_{p['label']}"] for p in pairs]
     assert sorted(table.column("chosen").to_pylist()) == sorted(winners)
-    assert {p.name for p in target.iterdir()} == {"preferences.jsonl", "preferences.parquet", "manifest.json", "README.md"}
+    assert {p.name for p in target.iterdir()} == {
+        "preferences.jsonl",
+        "preferences.parquet",
+        "manifest.json",
+        "README.md",
+    }
 
     raw = tmp_path / "raw"
     _ok(runner, "export", "bar", "--out", raw, "--judgments", "--format", "jsonl")
@@ -62,4 +67,6 @@ def test_skip_invalid_writes_a_report(runner, cli_db, tmp_path):
     out = _ok(runner, "import", "p", items, "--skip-invalid", "--no-progress")
     assert "imported 1 item(s)" in out and "skipped 1 row(s)" in out
     report = [json.loads(line) for line in (tmp_path / "items.csv.rejected.jsonl").read_text().splitlines()]
-    assert report == [{"line": 3, "field": "responses", "message": "this project needs 2 response(s) per item, the row has 1"}]
+    assert report == [
+        {"line": 3, "field": "responses", "message": "this project needs 2 response(s) per item, the row has 1"}
+    ]

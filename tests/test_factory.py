@@ -15,7 +15,11 @@ def test_defaults_derive_sqlite_url_inside_instance(tmp_path):
 
 
 def test_environment_overrides_defaults_and_mapping_overrides_environment(tmp_path):
-    env = {"WORKBENCH_LEASE_MINUTES": "45", "WORKBENCH_SESSION_COOKIE_SECURE": "true", "WORKBENCH_INSTANCE_PATH": str(tmp_path)}
+    env = {
+        "WORKBENCH_LEASE_MINUTES": "45",
+        "WORKBENCH_SESSION_COOKIE_SECURE": "true",
+        "WORKBENCH_INSTANCE_PATH": str(tmp_path),
+    }
     settings = load_settings(environ=env)
     assert settings["LEASE_MINUTES"] == 45
     assert settings["SESSION_COOKIE_SECURE"] is True
@@ -23,7 +27,9 @@ def test_environment_overrides_defaults_and_mapping_overrides_environment(tmp_pa
 
 
 def test_unknown_environment_variables_are_ignored(tmp_path):
-    settings = load_settings({"INSTANCE_PATH": str(tmp_path)}, environ={"WORKBENCH_TEST_DATABASE_URL": "postgresql://x"})
+    settings = load_settings(
+        {"INSTANCE_PATH": str(tmp_path)}, environ={"WORKBENCH_TEST_DATABASE_URL": "postgresql://x"}
+    )
     assert "TEST_DATABASE_URL" not in settings
     assert settings["DATABASE_URL"].startswith("sqlite:///")
 

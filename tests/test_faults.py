@@ -74,11 +74,30 @@ def test_sigkill_mid_submit_leaves_nothing_and_the_retry_lands_once(postgres_url
         session.commit()
         project_id, item_id = project.id, item.id
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_DATABASE_URL": postgres_url, "WORKBENCH_INSTANCE_PATH": str(tmp_path), "WORKBENCH_SECRET_KEY": "t"}
+    env = {
+        **os.environ,
+        "WORKBENCH_DATABASE_URL": postgres_url,
+        "WORKBENCH_INSTANCE_PATH": str(tmp_path),
+        "WORKBENCH_SECRET_KEY": "t",
+    }
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed in finally
     server = subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), "--workers", "1", "--threads", "2", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log,
+        [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
     blocker = engine.connect()
     try:
@@ -106,7 +125,9 @@ def test_sigkill_mid_submit_leaves_nothing_and_the_retry_lands_once(postgres_url
             assert session.scalar(select(func.count()).select_from(Judgment)) == 0, "a partial judgment survived"
             assert session.get(Lease, task["lease_id"]).completed_at is None
 
-        _wait_for(lambda: _health(port) and _children(server.pid) and _children(server.pid) != [worker], what="a new worker")
+        _wait_for(
+            lambda: _health(port) and _children(server.pid) and _children(server.pid) != [worker], what="a new worker"
+        )
         assert _call(port, "POST", path, token, submit)[0] == 201
         assert _call(port, "POST", path, token, submit)[0] == 200
         with make_sessionmaker(engine)() as session:
@@ -139,7 +160,13 @@ def _try_call(port, path, token, body):
 
 def _blocked_on_items(engine) -> bool:
     with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-        ).scalars().all()
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            .scalars()
+            .all()
+        )
     return any("UPDATE items" in q for q in rows)

@@ -78,7 +78,11 @@ def test_judgment_imports_refuse_lone_surrogates(session):
     project = make_project(session)
     make_items(session, project, 1)
     external = session.scalar(select(Item.external_id))
-    row = {"item_id": external, "rater": "r1", "answers": {"helpful": {"choice": "A", "strength": 1}, "rationale": "x\ud800"}}
+    row = {
+        "item_id": external,
+        "rater": "r1",
+        "answers": {"helpful": {"choice": "A", "strength": 1}, "rationale": "x\ud800"},
+    }
     with pytest.raises(ImportInvalid) as caught:
         import_judgments(session, project, jsonl_rows(io.BytesIO(json.dumps(row).encode())))
     assert any("surrogate" in e.message for e in caught.value.errors)
@@ -140,13 +144,22 @@ def test_web_input_is_checked_before_any_view(client, app):
     submit = f"/api/v1/leases/{lease}/judgment"
     body = '{"answers": {"rationale": "a\\ud800"}, "idempotency_key": "k"}'
     bad = client.post(submit, data=body, headers={**headers, "Content-Type": "application/json"})
-    assert bad.status_code == 400 and "answers/rationale" in bad.get_json()["error"] and "surrogate" in bad.get_json()["error"]
+    assert (
+        bad.status_code == 400
+        and "answers/rationale" in bad.get_json()["error"]
+        and "surrogate" in bad.get_json()["error"]
+    )
     deep = "[" * 100_000 + "]" * 100_000
     nested = client.post(submit, data=deep, headers={**headers, "Content-Type": "application/json"})
     assert nested.status_code == 400 and "nested deeper" in nested.get_json()["error"]
     for huge in (2**31, 2**63, 10**30):
         assert client.get(f"/api/v1/projects/{huge}/next", headers=headers).status_code == 404
-        assert client.post(f"/api/v1/leases/{huge}/judgment", json={"answers": {}, "idempotency_key": "k"}, headers=headers).status_code == 404
+        assert (
+            client.post(
+                f"/api/v1/leases/{huge}/judgment", json={"answers": {}, "idempotency_key": "k"}, headers=headers
+            ).status_code
+            == 404
+        )
     assert client.get(f"/projects/{2**40}").status_code in (302, 404)  # anonymous: login first, never a 500
     with app.extensions["workbench"].sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(Judgment)) == 0

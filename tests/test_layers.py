@@ -8,13 +8,30 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
-DOMAIN = ["domain", "errors", "config", "db", "models", "render", "paths", "migrate", "textdiff", "stats", "rubric", "services", "export"]
+DOMAIN = [
+    "domain",
+    "errors",
+    "config",
+    "db",
+    "models",
+    "render",
+    "paths",
+    "migrate",
+    "textdiff",
+    "stats",
+    "rubric",
+    "services",
+    "export",
+]
 
 
 def _modules(name: str) -> list[str]:
     path = PACKAGE / name
     if path.is_dir():
-        return [f"workbench.{name}." + p.stem if p.stem != "__init__" else f"workbench.{name}" for p in sorted(path.glob("*.py"))]
+        return [
+            f"workbench.{name}." + p.stem if p.stem != "__init__" else f"workbench.{name}"
+            for p in sorted(path.glob("*.py"))
+        ]
     return [f"workbench.{name}"]
 
 
@@ -22,7 +39,9 @@ def test_domain_layers_import_no_flask():
     modules = [m for name in DOMAIN for m in _modules(name)]
     assert "workbench.services.assignment" in modules and "workbench.stats.alpha" in modules
     code = "import importlib, sys\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
-    code += "bad = sorted(m for m in sys.modules if m == 'flask' or m.startswith('flask.') or m.startswith('htmx_flask'))\n"
+    code += (
+        "bad = sorted(m for m in sys.modules if m == 'flask' or m.startswith('flask.') or m.startswith('htmx_flask'))\n"
+    )
     code += "print(','.join(bad))\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"Flask was imported by domain code: {result.stdout}"

@@ -51,9 +51,7 @@ def test_wheel_contains(wheel, member):
 
 def test_wheel_ships_every_migration(wheel):
     in_wheel = {
-        Path(n).name
-        for n in wheel.namelist()
-        if n.startswith("workbench/migrations/versions/") and n.endswith(".py")
+        Path(n).name for n in wheel.namelist() if n.startswith("workbench/migrations/versions/") and n.endswith(".py")
     }
     in_checkout = {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
     assert in_wheel, "no migration scripts in the wheel"

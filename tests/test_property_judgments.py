@@ -19,7 +19,11 @@ from workbench.services.users import create_api_token, create_user
 
 RUBRICS = sorted(p for p in Path(resource_dir("rubrics")).glob("*.yaml"))
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
@@ -61,7 +65,11 @@ _keys = itertools.count(1)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=JSON_VALUES | st.fixed_dictionaries({"answers": JSON_VALUES, "idempotency_key": JSON_VALUES}) | st.binary(max_size=40))
+@given(
+    body=JSON_VALUES
+    | st.fixed_dictionaries({"answers": JSON_VALUES, "idempotency_key": JSON_VALUES})
+    | st.binary(max_size=40)
+)
 def test_api_submit_never_fails_with_a_server_error(client, app, body):
     with app.extensions["workbench"].sessionmaker() as session:
         if not hasattr(app, "_property_token"):
@@ -75,6 +83,8 @@ def test_api_submit_never_fails_with_a_server_error(client, app, body):
     assert task.status_code in (200, 204)
     lease_id = task.get_json()["lease_id"] if task.status_code == 200 else 1
     data = body if isinstance(body, bytes) else json.dumps(body)
-    response = client.post(f"/api/v1/leases/{lease_id}/judgment", data=data, headers={**headers, "Content-Type": "application/json"})
+    response = client.post(
+        f"/api/v1/leases/{lease_id}/judgment", data=data, headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code in (200, 201, 400, 404, 409, 422), response.text
     assert response.is_json and "error" in response.get_json() or response.status_code in (200, 201)

@@ -23,6 +23,7 @@ def parsed(html: str) -> list[tuple[str, dict]]:
     collector.feed(html)
     return collector.tags
 
+
 PAYLOADS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
@@ -58,7 +59,9 @@ def test_javascript_link_loses_its_href():
 
 
 def test_markdown_features_render():
-    html = markdown_to_html("**bold** and `code`\n\n```python\nprint(1 < 2)\n```\n\n- a\n- b\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\n[ok](https://example.org)")
+    html = markdown_to_html(
+        "**bold** and `code`\n\n```python\nprint(1 < 2)\n```\n\n- a\n- b\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\n[ok](https://example.org)"
+    )
     assert "<strong>bold</strong>" in html
     assert '<pre><code class="language-python">print(1 &lt; 2)' in html
     assert "<li>a</li>" in html and "<table>" in html

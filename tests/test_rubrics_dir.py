@@ -8,7 +8,11 @@ import pytest
 from workbench.paths import resource_dir
 from workbench.rubric import judgment_schema, load_rubric_file, rubric_schema
 
-RUBRIC_FILES = sorted(p for p in resource_dir("rubrics").iterdir() if p.suffix in {".yaml", ".yml", ".json"} and not p.name.endswith(".schema.json"))
+RUBRIC_FILES = sorted(
+    p
+    for p in resource_dir("rubrics").iterdir()
+    if p.suffix in {".yaml", ".yml", ".json"} and not p.name.endswith(".schema.json")
+)
 
 
 def test_schema_is_valid_draft_2020_12():
@@ -39,5 +43,8 @@ def test_response_quality_rubric_is_four_seven_point_scales():
     doc = load_rubric_file(resource_dir("rubrics") / "response-quality.yaml")
     assert doc.task_kind == "single"
     assert [(q.id, q.min, q.max) for q in doc.questions] == [
-        ("accuracy", 1, 7), ("coherence", 1, 7), ("coverage", 1, 7), ("overall", 1, 7)
+        ("accuracy", 1, 7),
+        ("coherence", 1, 7),
+        ("coverage", 1, 7),
+        ("overall", 1, 7),
     ]

@@ -39,7 +39,10 @@ def test_serve_answers_logs_json_and_stops_on_sigterm(tmp_path: Path):
     subprocess.run([sys.executable, "-m", "workbench.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.time() + 30
@@ -59,6 +62,9 @@ def test_serve_answers_logs_json_and_stops_on_sigterm(tmp_path: Path):
         out, err = server.communicate(timeout=40)
     assert server.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert {(line["method"], line["path"], line["status"]) for line in lines} >= {("GET", "/healthz", 200), ("GET", "/login", 200)}
+    assert {(line["method"], line["path"], line["status"]) for line in lines} >= {
+        ("GET", "/healthz", 200),
+        ("GET", "/login", 200),
+    }
     assert all(isinstance(line["ms"], int) for line in lines)
     assert "Shutting down" in err or "Handling signal: term" in err

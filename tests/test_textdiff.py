@@ -8,7 +8,10 @@ def test_runs_rebuild_both_texts():
     assert "".join(r.text for r in runs if r.op != "insert").replace("\n", " ").split() == a.split()
     assert "".join(r.text for r in runs if r.op != "delete") == b
     assert [r for r in runs if r.op != "equal"] == [
-        Run("delete", "brown "), Run("insert", "red "), Run("delete", "jumps "), Run("insert", "leaps "),
+        Run("delete", "brown "),
+        Run("insert", "red "),
+        Run("delete", "jumps "),
+        Run("insert", "leaps "),
     ]
 
 

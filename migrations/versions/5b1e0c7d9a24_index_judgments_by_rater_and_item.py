@@ -20,19 +20,19 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision: str = '5b1e0c7d9a24'
-down_revision: str | Sequence[str] | None = 'c3910b67c453'
+revision: str = "5b1e0c7d9a24"
+down_revision: str | Sequence[str] | None = "c3910b67c453"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('judgments', schema=None) as batch_op:
-        batch_op.create_index('ix_judgments_rater_item', ['rater_id', 'item_id'], unique=False)
-        batch_op.drop_index('ix_judgments_rater_id')
+    with op.batch_alter_table("judgments", schema=None) as batch_op:
+        batch_op.create_index("ix_judgments_rater_item", ["rater_id", "item_id"], unique=False)
+        batch_op.drop_index("ix_judgments_rater_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('judgments', schema=None) as batch_op:
-        batch_op.create_index('ix_judgments_rater_id', ['rater_id'], unique=False)
-        batch_op.drop_index('ix_judgments_rater_item')
+    with op.batch_alter_table("judgments", schema=None) as batch_op:
+        batch_op.create_index("ix_judgments_rater_id", ["rater_id"], unique=False)
+        batch_op.drop_index("ix_judgments_rater_item")

@@ -18,19 +18,21 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision: str = 'c3910b67c453'
-down_revision: str | Sequence[str] | None = '29598a6ce57c'
+revision: str = "c3910b67c453"
+down_revision: str | Sequence[str] | None = "29598a6ce57c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('items', schema=None) as batch_op:
-        batch_op.drop_index('ix_items_next')
-        batch_op.create_index('ix_items_next', ['project_id', 'is_gold', sa.text('n_judgments DESC'), 'id'], unique=False)
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_next")
+        batch_op.create_index(
+            "ix_items_next", ["project_id", "is_gold", sa.text("n_judgments DESC"), "id"], unique=False
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('items', schema=None) as batch_op:
-        batch_op.drop_index('ix_items_next')
-        batch_op.create_index('ix_items_next', ['project_id', 'is_gold', 'n_judgments', 'id'], unique=False)
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_next")
+        batch_op.create_index("ix_items_next", ["project_id", "is_gold", "n_judgments", "id"], unique=False)

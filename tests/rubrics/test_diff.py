@@ -80,7 +80,12 @@ def test_added_removed_and_renamed_questions(hhh):
 
 
 def test_categorical_option_changes():
-    q = {"id": "topic", "type": "categorical", "prompt": "Topic?", "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]}
+    q = {
+        "id": "topic",
+        "type": "categorical",
+        "prompt": "Topic?",
+        "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}],
+    }
     relabelled = {**q, "options": [{"value": "a", "label": "Alpha"}, {"value": "b", "label": "B"}]}
     extended = {**q, "options": q["options"] + [{"value": "c", "label": "C"}]}
     doc = {"slug": "s", "title": "t", "task_kind": "single", "guidelines": "g", "questions": [q]}
@@ -91,7 +96,13 @@ def test_categorical_option_changes():
 
 
 def test_type_change_is_a_meaning_change():
-    old = {"slug": "s", "title": "t", "task_kind": "single", "guidelines": "g", "questions": [{"id": "ok", "type": "binary", "prompt": "OK?"}]}
+    old = {
+        "slug": "s",
+        "title": "t",
+        "task_kind": "single",
+        "guidelines": "g",
+        "questions": [{"id": "ok", "type": "binary", "prompt": "OK?"}],
+    }
     new = {**old, "questions": [{"id": "ok", "type": "likert", "prompt": "OK?", "min": 1, "max": 3}]}
     change = by_id(rubric_diff(old, new))["ok"]
     assert change.meaning_change and change.meaning_reasons == ("type binary → likert",)

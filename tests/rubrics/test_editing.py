@@ -28,16 +28,23 @@ def test_field_keys():
 
 
 def test_errors_are_grouped_by_field():
-    form = form_from_document({"title": "t", "guidelines": "g", "task_kind": "single", "questions": []}, [
-        FieldError("/questions/0/max", "too small"), FieldError("/questions/0/min", "too big"), FieldError("/title", "empty"),
-    ])
+    form = form_from_document(
+        {"title": "t", "guidelines": "g", "task_kind": "single", "questions": []},
+        [
+            FieldError("/questions/0/max", "too small"),
+            FieldError("/questions/0/min", "too big"),
+            FieldError("/title", "empty"),
+        ],
+    )
     assert [e.message for e in form.errors_for("q0")] == ["too small", "too big"]
     assert form.error_count == 3 and form.errors_for("guidelines") == ()
 
 
 def test_unparsable_question_box_is_reported_at_its_index():
     base = {"slug": "s"}
-    _, kept, errors = document_from_form(base, {"title": "t", "task_kind": "single", "guidelines": "g"}, ["", "id: a\ntype: [x", "- just\n- a list"])
+    _, kept, errors = document_from_form(
+        base, {"title": "t", "task_kind": "single", "guidelines": "g"}, ["", "id: a\ntype: [x", "- just\n- a list"]
+    )
     assert len(kept) == 2
     assert [e.location for e in errors] == ["/questions/0", "/questions/1"]
     assert "not valid YAML" in errors[0].message and "mapping" in errors[1].message

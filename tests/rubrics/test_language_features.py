@@ -45,7 +45,10 @@ def test_the_new_shipped_rubrics_exist():
 def test_summarization_rubric_has_the_four_seven_point_scales():
     questions = doc("summarization-quality")["questions"]
     assert [(q["id"], q["min"], q["max"]) for q in questions] == [
-        ("coverage", 1, 7), ("accuracy", 1, 7), ("coherence", 1, 7), ("overall", 1, 7)
+        ("coverage", 1, 7),
+        ("accuracy", 1, 7),
+        ("coherence", 1, 7),
+        ("overall", 1, 7),
     ]
 
 
@@ -74,7 +77,9 @@ def test_both_bad_flag_is_part_of_a_pairwise_answer():
     document = doc("pairwise-hhh")
     assert problems(document, HHH_OK) == []
     assert problems(document, {**HHH_OK, "helpful": {"choice": "B", "strength": 1, "both_bad": True}}) == []
-    assert [w for w, _ in problems(document, {**HHH_OK, "helpful": {"choice": "B", "strength": 1, "both_bad": "yes"}})] == ["/helpful/both_bad"]
+    assert [
+        w for w, _ in problems(document, {**HHH_OK, "helpful": {"choice": "B", "strength": 1, "both_bad": "yes"}})
+    ] == ["/helpful/both_bad"]
     # A question without the flag refuses it.
     assert problems(document, {**HHH_OK, "honest": {"choice": "tie", "both_bad": True}})
 
@@ -91,9 +96,14 @@ def test_rationale_is_required_for_a_strong_preference_only():
 
 def test_form_fields_for_the_hhh_rubric():
     form = {
-        "q.helpful.choice": ["B"], "q.helpful.strength": ["3"], "q.helpful.both_bad": ["true"],
-        "q.honest.choice": ["tie"], "q.harmless.choice": ["A"],
-        "q.quality.A": ["2"], "q.quality.B": ["1"], "q.rationale": ["  Both wrong, B less so.  "],
+        "q.helpful.choice": ["B"],
+        "q.helpful.strength": ["3"],
+        "q.helpful.both_bad": ["true"],
+        "q.honest.choice": ["tie"],
+        "q.harmless.choice": ["A"],
+        "q.quality.A": ["2"],
+        "q.quality.B": ["1"],
+        "q.rationale": ["  Both wrong, B less so.  "],
     }
     answers = answers_from_form(doc("pairwise-hhh"), form)
     assert answers["helpful"] == {"choice": "B", "strength": 3, "both_bad": True}
@@ -125,7 +135,11 @@ def test_required_when_tests(cond, answer, needed):
             "questions": [
                 {"id": "score", "type": "likert", "prompt": "Score", "min": 1, "max": 10, "required": False},
                 {
-                    "id": "flags", "type": "categorical", "prompt": "Flags", "multiple": True, "required": False,
+                    "id": "flags",
+                    "type": "categorical",
+                    "prompt": "Flags",
+                    "multiple": True,
+                    "required": False,
                     "options": [{"value": "rude", "label": "Rude"}, {"value": "wrong", "label": "Wrong"}],
                 },
                 {"id": "why", "type": "text", "prompt": "Why?", "required_when": cond},
@@ -175,7 +189,11 @@ def test_hash_is_stable_across_processes():
     code = f"from workbench.rubric import load_rubric_file; print(load_rubric_file({str(path)!r}).sha256)"
     outputs = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": seed, "PATH": ""}
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
         ).stdout.strip()
         for seed in ("1", "2")
     }
@@ -185,7 +203,10 @@ def test_hash_is_stable_across_processes():
 def test_hash_is_a_fixed_value_for_a_fixed_document():
     # sha256 of sorted-key, separator-free, UTF-8 JSON: the same on every platform.
     tiny = {
-        "slug": "tiny", "title": "Tiny – ü", "task_kind": "single", "guidelines": "Be fair.",
+        "slug": "tiny",
+        "title": "Tiny – ü",
+        "task_kind": "single",
+        "guidelines": "Be fair.",
         "questions": [{"id": "ok", "type": "binary", "prompt": "OK?"}],
     }
     assert content_sha256(tiny) == "3486496d5e870ec1cd8a04fa879c8276d69b258345430a28ea57e6e5830e52db"

@@ -44,7 +44,9 @@ def test_seed_demo_creates_the_demo_content(session):
     assert set(projects) == {PAIRWISE_PROJECT, SINGLE_PROJECT}
     assert set(result.project_ids) == {p.id for p in projects.values()}
     per_project = dict(
-        session.execute(select(Item.project_id, func.count()).where(Item.is_gold.is_(False)).group_by(Item.project_id)).all()
+        session.execute(
+            select(Item.project_id, func.count()).where(Item.is_gold.is_(False)).group_by(Item.project_id)
+        ).all()
     )
     assert per_project == {projects[PAIRWISE_PROJECT].id: 40, projects[SINGLE_PROJECT].id: 15}
     # Ten honeypots built from the pairwise items are the pairwise project's gold checks.

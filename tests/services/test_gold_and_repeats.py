@@ -29,7 +29,10 @@ def make_rater(session):
 
 
 def answer(choice: str) -> dict:
-    return {"helpful": {"choice": choice, "strength": 1} if choice != "tie" else {"choice": "tie"}, "harmless": {"choice": "tie"}}
+    return {
+        "helpful": {"choice": choice, "strength": 1} if choice != "tie" else {"choice": "tie"},
+        "harmless": {"choice": "tie"},
+    }
 
 
 def gold(choice: str) -> dict:
@@ -43,7 +46,9 @@ def purpose_of(session, task) -> LeasePurpose:
 def submit_canonical(session, rater, task, canonical_choice: str):
     """Submit the answer whose canonical meaning is ``canonical_choice`` (undoing the swap)."""
     order = session.get(Lease, task.lease_id).display_order
-    screen = canonical_choice if order == [0, 1] or canonical_choice == "tie" else {"A": "B", "B": "A"}[canonical_choice]
+    screen = (
+        canonical_choice if order == [0, 1] or canonical_choice == "tie" else {"A": "B", "B": "A"}[canonical_choice]
+    )
     return record_judgment(session, rater, task.lease_id, answer(screen), f"g-{next(_keys)}")
 
 
@@ -122,7 +127,9 @@ def test_failing_qualification_gives_no_live_work(session):
 def test_gold_miss_is_explained_in_the_raters_screen_terms(session):
     project = make_project(session, overlap_k=1, qualification_items=1)
     make_items(session, project, 1)
-    check = make_item(session, project, is_gold=True, gold_answer=gold("A"), gold_rationale="Response 1 answers the question.")
+    check = make_item(
+        session, project, is_gold=True, gold_answer=gold("A"), gold_rationale="Response 1 answers the question."
+    )
     for _ in range(4):  # both side orders occur
         rater = make_rater(session)
         task = next_assignment(session, project, rater)
@@ -156,7 +163,9 @@ def test_swapped_repeats_are_stored_apart_and_never_count_as_votes(session):
         lease = session.get(Lease, task.lease_id)
         shown[lease.purpose] += 1
         if lease.purpose == LeasePurpose.REPEAT:
-            original = session.scalar(select(Judgment).where(Judgment.item_id == task.item_id, Judgment.rater_id == rater.id))
+            original = session.scalar(
+                select(Judgment).where(Judgment.item_id == task.item_id, Judgment.rater_id == rater.id)
+            )
             assert lease.display_order == list(reversed(original.display_order)), "a repeat swaps the sides"
             assert task.rubric_version_id == original.rubric_version_id
         submit_canonical(session, rater, task, "A")
@@ -202,7 +211,12 @@ def test_skip_frees_the_place_and_records_the_reason(session):
     with pytest.raises(Conflict, match="already submitted or skipped"):
         record_judgment(session, first, task.lease_id, answer("A"), "after-skip")
     [flagged] = flagged_items(session, project)
-    assert (flagged.item_id, flagged.skips, flagged.broken, flagged.reasons) == (item.id, 1, 0, ("Outside my expertise",))
+    assert (flagged.item_id, flagged.skips, flagged.broken, flagged.reasons) == (
+        item.id,
+        1,
+        0,
+        ("Outside my expertise",),
+    )
 
 
 def test_skip_needs_a_reason(session):
@@ -288,7 +302,9 @@ def test_self_agreement_on_swapped_repeats_in_the_rater_table(session):
             again = {"A": "B", "B": "A"}[first] if rater is fickle else first
             submit_canonical(session, rater, task, again if repeat else first)
     rows = {r.user_id: r for r in rater_calibration(session, project, "helpful").rows}
-    n_steady = session.scalar(select(func.count()).select_from(RepeatJudgment).where(RepeatJudgment.rater_id == steady.id))
+    n_steady = session.scalar(
+        select(func.count()).select_from(RepeatJudgment).where(RepeatJudgment.rater_id == steady.id)
+    )
     assert n_steady >= 3
     assert (rows[steady.id].self_agreement.successes, rows[steady.id].self_agreement.trials) == (n_steady, n_steady)
     assert rows[fickle.id].self_agreement.trials >= 3 and rows[fickle.id].self_agreement.successes == 0

@@ -23,7 +23,10 @@ def pair(external_id, prompt="What is 2 + 2?"):
     return {
         "id": external_id,
         "prompt": prompt,
-        "responses": [{"id": "a", "model": "m1", "text": f"four {external_id}"}, {"id": "b", "text": f"five {external_id}"}],
+        "responses": [
+            {"id": "a", "model": "m1", "text": f"four {external_id}"},
+            {"id": "b", "text": f"five {external_id}"},
+        ],
     }
 
 
@@ -92,8 +95,15 @@ def test_parquet_nested_and_flat(session, project, tmp_path):
 
 MALFORMED = [
     pytest.param(b"{not json", "line 2", "not valid JSON", id="broken-json"),
-    pytest.param(json.dumps({**pair("x"), "prompt": 7}).encode(), "line 2: prompt", "non-empty string", id="wrong-type"),
-    pytest.param(json.dumps({"id": "x", "prompt": "p"}).encode(), "line 2: (row)", "'responses' is a required", id="missing-field"),
+    pytest.param(
+        json.dumps({**pair("x"), "prompt": 7}).encode(), "line 2: prompt", "non-empty string", id="wrong-type"
+    ),
+    pytest.param(
+        json.dumps({"id": "x", "prompt": "p"}).encode(),
+        "line 2: (row)",
+        "'responses' is a required",
+        id="missing-field",
+    ),
     pytest.param(json.dumps(pair("g1")).encode(), "line 2: id", "already appears on line 1", id="duplicate-id"),
     pytest.param(b'{"id": "x", "prompt": "caf\xe9", "responses": []}', "line 2", "not valid UTF-8", id="invalid-utf8"),
     pytest.param(
@@ -183,8 +193,13 @@ def test_anthropic_hh_prompts_are_the_shared_multi_turn_prefix(session, project,
         if not item.meta.get("spans_turns"):
             assert item.prompt[-1]["role"] == "user"
             # prompt + "Assistant: " + response rebuilds each published transcript exactly
-            rebuilt = "".join(f"\n\n{'Human' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in item.prompt)
+            rebuilt = "".join(
+                f"\n\n{'Human' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in item.prompt
+            )
             assert original["chosen"] in (rebuilt + "\n\nAssistant: " + chosen, rebuilt + "\n\nAssistant:" + chosen)
-            assert original["rejected"] in (rebuilt + "\n\nAssistant: " + rejected, rebuilt + "\n\nAssistant:" + rejected)
+            assert original["rejected"] in (
+                rebuilt + "\n\nAssistant: " + rejected,
+                rebuilt + "\n\nAssistant:" + rejected,
+            )
         multi_turn += len(item.prompt) > 1
     assert multi_turn > 1000

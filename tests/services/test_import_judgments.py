@@ -27,7 +27,9 @@ ONE_QUESTION = {
     "version": 1,
     "task_kind": "pairwise",
     "guidelines": "Pick the better response.",
-    "questions": [{"id": "better", "type": "pairwise", "label": "Better", "prompt": "Which is better?", "allow_tie": True}],
+    "questions": [
+        {"id": "better", "type": "pairwise", "label": "Better", "prompt": "Which is better?", "allow_tie": True}
+    ],
 }
 
 
@@ -82,15 +84,33 @@ def test_raters_become_inactive_external_users_and_reimport_changes_nothing(sess
 
 BAD = [
     pytest.param({"item_id": "nope", "rater": "w", "answers": answer("A", 1)}, "line 2: item_id", id="unknown-item"),
-    pytest.param({"item_id": "x1", "rater": "w", "answers": answer("r9")}, "line 2: answers/helpful/choice", id="unknown-response-id"),
+    pytest.param(
+        {"item_id": "x1", "rater": "w", "answers": answer("r9")},
+        "line 2: answers/helpful/choice",
+        id="unknown-response-id",
+    ),
     pytest.param({"item_id": "x1", "answers": answer("A", 1)}, "line 2: rater", id="missing-rater"),
     pytest.param({"item_id": "x1", "rater": 7, "answers": answer("A", 1)}, "line 2: rater", id="rater-not-text"),
-    pytest.param({"item_id": "x1", "rater": "w", "answers": {"helpful": {"choice": "A", "strength": 1}}}, "line 2: answers/harmless", id="missing-answer"),
-    pytest.param({"item_id": "x1", "rater": "w", "answers": answer("A", 9)}, "line 2: answers/helpful/strength", id="strength-out-of-range"),
-    pytest.param({"item_id": "x1", "rater": "w", "answers": answer("A", 1), "submitted_at": "2024-05-01"}, "line 2: submitted_at", id="naive-time"),
+    pytest.param(
+        {"item_id": "x1", "rater": "w", "answers": {"helpful": {"choice": "A", "strength": 1}}},
+        "line 2: answers/harmless",
+        id="missing-answer",
+    ),
+    pytest.param(
+        {"item_id": "x1", "rater": "w", "answers": answer("A", 9)},
+        "line 2: answers/helpful/strength",
+        id="strength-out-of-range",
+    ),
+    pytest.param(
+        {"item_id": "x1", "rater": "w", "answers": answer("A", 1), "submitted_at": "2024-05-01"},
+        "line 2: submitted_at",
+        id="naive-time",
+    ),
     pytest.param({"item_id": "x2", "rater": "a", "answers": answer("A", 1)}, "line 2: rater", id="same-rater-twice"),
     pytest.param("{broken", "line 2", id="broken-json"),
-    pytest.param({"item_id": "x1", "rater": "w", "answers": answer("A", 1), "extra": 1}, "line 2: extra", id="unknown-field"),
+    pytest.param(
+        {"item_id": "x1", "rater": "w", "answers": answer("A", 1), "extra": 1}, "line 2: extra", id="unknown-field"
+    ),
 ]
 
 
@@ -111,7 +131,10 @@ def test_skip_invalid_keeps_the_good_rows(session, project):
     report = import_judgments(
         session,
         project,
-        rows({"item_id": "x1", "rater": "a", "answers": answer("A", 1)}, {"item_id": "zz", "rater": "a", "answers": answer("A", 1)}),
+        rows(
+            {"item_id": "x1", "rater": "a", "answers": answer("A", 1)},
+            {"item_id": "zz", "rater": "a", "answers": answer("A", 1)},
+        ),
         skip_invalid=True,
     )
     assert report.imported == 1 and [e.as_dict() for e in report.rejected] == [
@@ -168,12 +191,24 @@ def test_llmbar_round_trip_matches_the_published_labels(session, reference_data,
 def test_imported_pairwise_raters_show_their_true_tie_rate_and_no_order_figures(session):
     project = one_question_project(session, "ties")
     choices = ["tie", "A", "B", "A", "B", "A", "A", "B", "tie", "A"]  # 2 ties in 10
-    import_rows(session, project, rows(*[{"id": f"u{n}", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]} for n in range(10)]))
-    import_judgments(session, project, rows(*[{"item_id": f"u{n}", "rater": "w1", "answers": {"better": {"choice": c}}} for n, c in enumerate(choices)]))
+    import_rows(
+        session,
+        project,
+        rows(*[{"id": f"u{n}", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]} for n in range(10)]),
+    )
+    import_judgments(
+        session,
+        project,
+        rows(
+            *[{"item_id": f"u{n}", "rater": "w1", "answers": {"better": {"choice": c}}} for n, c in enumerate(choices)]
+        ),
+    )
     session.commit()
     (row,) = rater_calibration(session, project).rows
     assert row.calibration.tie_rate == pytest.approx(0.2)
-    assert row.calibration.straight_lining is None and row.calibration.drift is None  # one shared timestamp: order unknown
+    assert (
+        row.calibration.straight_lining is None and row.calibration.drift is None
+    )  # one shared timestamp: order unknown
 
 
 def _repeated_rows():
@@ -187,12 +222,19 @@ def _repeated_rows():
 
 def _two_items(session, name):
     project = one_question_project(session, name)
-    import_rows(session, project, rows(*[{"id": f"u{n}", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]} for n in range(2)]))
+    import_rows(
+        session,
+        project,
+        rows(*[{"id": f"u{n}", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]} for n in range(2)]),
+    )
     return project
 
 
 def _stored(session, project):
-    return sorted((j.item.external_id, j.answers["better"]["choice"]) for j in session.scalars(select(Judgment).where(Judgment.project_id == project.id)))
+    return sorted(
+        (j.item.external_id, j.answers["better"]["choice"])
+        for j in session.scalars(select(Judgment).where(Judgment.project_id == project.id))
+    )
 
 
 def test_repeated_rows_are_refused_by_default_with_the_option_named(session):

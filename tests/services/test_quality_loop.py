@@ -30,9 +30,14 @@ _keys = itertools.count(1)
 
 def judge(session, project, item, rater, answers, order=(0, 1)):
     judgment = Judgment(
-        project_id=project.id, item_id=item.id, rater_id=rater.id,
-        rubric_version_id=current_version(session, project).id, answers=answers,
-        display_order=list(order), idempotency_key=f"k{next(_keys)}", duration_ms=30_000,
+        project_id=project.id,
+        item_id=item.id,
+        rater_id=rater.id,
+        rubric_version_id=current_version(session, project).id,
+        answers=answers,
+        display_order=list(order),
+        idempotency_key=f"k{next(_keys)}",
+        duration_ms=30_000,
     )
     session.add(judgment)
     session.flush()
@@ -68,11 +73,15 @@ def test_queue_case_adjudication_and_export_answers(session, setup):
     queue = disagreement_queue(session, project, "helpful")
     assert [r.item_id for r in queue.open] == [items[0].id] and queue.resolved == ()
     assert queue.open[0].majority is None and dict(queue.open[0].answers) == {
-        "A (first response) is better, strength 3 (much better)": 1, "B (second response) is better, strength 1 (slightly better)": 1}
+        "A (first response) is better, strength 3 (much better)": 1,
+        "B (second response) is better, strength 1 (slightly better)": 1,
+    }
     # Strength spread: item 1 is A1 vs A3 (spread 2, not > 2), item 0 is +3 vs -1 (spread 4).
     spread = disagreement_queue(session, project, "helpful.strength", parse_rule("spread>2"))
     assert [r.item_id for r in spread.open] == [items[0].id]
-    assert [r.item_id for r in disagreement_queue(session, project, "helpful.strength", parse_rule("spread>1")).open] == [items[0].id, items[1].id]
+    assert [
+        r.item_id for r in disagreement_queue(session, project, "helpful.strength", parse_rule("spread>1")).open
+    ] == [items[0].id, items[1].id]
     with pytest.raises(InvalidInput):
         disagreement_queue(session, project, "helpful", parse_rule("spread>2"))
 
@@ -83,7 +92,9 @@ def test_queue_case_adjudication_and_export_answers(session, setup):
     lead = make_user(session, "researcher")
     with pytest.raises(InvalidInput):
         record_adjudication(session, project, items[0].id, "helpful", {"choice": "C"}, "", lead)
-    record_adjudication(session, project, items[0].id, "helpful", {"choice": "A", "strength": 2}, "A answers the question.", lead)
+    record_adjudication(
+        session, project, items[0].id, "helpful", {"choice": "A", "strength": 2}, "A answers the question.", lead
+    )
     queue = disagreement_queue(session, project, "helpful")
     assert queue.open == () and queue.resolved[0].final.startswith("A (first response) is better")
     assert adjudicated_answers(session, project) == {items[0].id: {"helpful": {"choice": "A", "strength": 2}}}
@@ -91,11 +102,17 @@ def test_queue_case_adjudication_and_export_answers(session, setup):
     assert (counts.open, counts.adjudicated, counts.promoted) == (0, 1, 0)
 
     # Deciding again replaces the answer.
-    record_adjudication(session, project, items[0].id, "helpful", {"choice": "B", "strength": 1}, "On reflection, B.", lead)
+    record_adjudication(
+        session, project, items[0].id, "helpful", {"choice": "B", "strength": 1}, "On reflection, B.", lead
+    )
     assert adjudicated_answers(session, project)[items[0].id]["helpful"] == {"choice": "B", "strength": 1}
 
     item = promote_to_gold(session, project, items[0].id)
-    assert item.is_gold and item.gold_answer == {"helpful": {"choice": "B", "strength": 1}} and item.gold_rationale == "On reflection, B."
+    assert (
+        item.is_gold
+        and item.gold_answer == {"helpful": {"choice": "B", "strength": 1}}
+        and item.gold_rationale == "On reflection, B."
+    )
     assert adjudication_counts(session, project).promoted == 1
     assert disagreement_queue(session, project, "helpful").resolved[0].promoted
     with pytest.raises(InvalidInput):
@@ -105,7 +122,9 @@ def test_queue_case_adjudication_and_export_answers(session, setup):
 def test_feedback_in_the_raters_screen_terms(session, setup):
     project, r1, r2, items = setup
     lead = make_user(session, "researcher")
-    record_adjudication(session, project, items[0].id, "helpful", {"choice": "A", "strength": 2}, "See the **guidelines**.", lead)
+    record_adjudication(
+        session, project, items[0].id, "helpful", {"choice": "A", "strength": 2}, "See the **guidelines**.", lead
+    )
     mine = rater_feedback(session, project, r1)
     assert len(mine) == 1 and mine[0].agreed and mine[0].your_answer.startswith("A (left) is better")
     theirs = rater_feedback(session, project, r2)  # r2 saw the sides swapped
@@ -113,7 +132,11 @@ def test_feedback_in_the_raters_screen_terms(session, setup):
     assert theirs[0].your_answer.startswith("A (left) is better, strength 1")  # canonical B, shown on the left
     assert theirs[0].outcome.endswith("B (right) is better, strength 2 (clearly better)")
     passage = theirs[0].guideline.passage
-    assert passage.startswith("**Helpful** means") and "**Harmless**" not in passage and theirs[0].guideline.question_id == "helpful"
+    assert (
+        passage.startswith("**Helpful** means")
+        and "**Harmless**" not in passage
+        and theirs[0].guideline.question_id == "helpful"
+    )
     assert theirs[0].note == "See the **guidelines**."
 
 
@@ -126,7 +149,15 @@ def test_spot_checks_are_seeded_and_count_with_gold(session, setup):
     queue = spot_check_queue(session, project)
     assert len(queue.pending) == 5
     for check in queue.pending:
-        review_spot_check(session, project, check.check.id, check.check.rater_id == r1.id, "Fine." if check.check.rater_id == r1.id else "Misread the prompt.", reviewer, "helpful")
+        review_spot_check(
+            session,
+            project,
+            check.check.id,
+            check.check.rater_id == r1.id,
+            "Fine." if check.check.rater_id == r1.id else "Misread the prompt.",
+            reviewer,
+            "helpful",
+        )
     with pytest.raises(InvalidInput):
         review_spot_check(session, project, queue.pending[0].check.id, None, "", reviewer)
     report = rater_calibration(session, project, "helpful")

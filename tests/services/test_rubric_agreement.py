@@ -35,7 +35,9 @@ def two_versions(session):
     draft = open_draft(session, project.rubric)
     doc = copy.deepcopy(draft.document)
     doc["guidelines"] += "\nUse 4 only when truly undecided.\n"
-    doc["questions"][3].update(max=5, anchors={"1": "very poor", "3": "acceptable", "5": "excellent"})  # a meaning change
+    doc["questions"][3].update(
+        max=5, anchors={"1": "very poor", "3": "acceptable", "5": "excellent"}
+    )  # a meaning change
     save_draft(session, draft, doc)
     v2 = publish_draft(session, draft, "clearer guidelines, 5-point overall")
     # v2: a second project with new items, raters agree perfectly.
@@ -64,6 +66,8 @@ def test_versions_are_never_pooled_in_project_agreement(session, two_versions):
     raters = [make_rater(session) for _ in range(2)]
     project.overlap_k = 4
     rate_all(session, project, raters, lambda r, item: 3, "late")
-    rows = {(qa.question_id, qa.rubric_version): qa.result for qa in project_agreement(session, project, n_resamples=20)}
+    rows = {
+        (qa.question_id, qa.rubric_version): qa.result for qa in project_agreement(session, project, n_resamples=20)
+    }
     assert rows[("overall", 1)].n_units == 4 and rows[("overall", 2)].n_units == 4
     assert rows[("overall", 2)].n_values == 8  # only the v2 judgments

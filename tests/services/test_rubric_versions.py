@@ -40,7 +40,11 @@ def v1(session):
 def test_a_draft_starts_as_a_copy_and_is_reused(session, v1):
     author = make_user(session, Role.AUTHOR)
     draft = open_draft(session, v1.rubric, author)
-    assert (draft.number, draft.status, draft.document["questions"]) == (2, VersionStatus.DRAFT, v1.document["questions"])
+    assert (draft.number, draft.status, draft.document["questions"]) == (
+        2,
+        VersionStatus.DRAFT,
+        v1.document["questions"],
+    )
     assert draft.content_sha256 == "draft-2" and draft.created_by_id == author.id
     assert open_draft(session, v1.rubric) is draft
 
@@ -166,7 +170,9 @@ def test_version_documents_are_read_once_when_immutable_and_afresh_while_draft(s
     save_draft(session, draft, edited(v1))
     session.flush()
     # Same id and placeholder hash, new content: a draft is never served from the cache.
-    assert version_document(session, draft.id, draft.content_sha256)["guidelines"].endswith("read both responses twice.")
+    assert version_document(session, draft.id, draft.content_sha256)["guidelines"].endswith(
+        "read both responses twice."
+    )
     published = publish_draft(session, draft, "Ask raters to read twice.")
     session.flush()
     # Publishing gives the version its content hash, which keys the cache from then on.

@@ -15,4 +15,7 @@ def test_pinning_a_draft_is_refused(session):
     draft = open_draft(session, published.rubric)
     with pytest.raises(Conflict, match="is draft; pin a published version"):
         create_project(session, "pinned draft", PAIRWISE_RUBRIC, pin_version=draft.number)
-    assert create_project(session, "pinned", PAIRWISE_RUBRIC, pin_version=published.number).rubric_version_id == published.id
+    assert (
+        create_project(session, "pinned", PAIRWISE_RUBRIC, pin_version=published.number).rubric_version_id
+        == published.id
+    )

@@ -150,7 +150,9 @@ def test_stricter_speed_threshold_flags_more(session):
     rater = make_rater(session)
     judge_all(session, project, rater, lambda _item: pick("A"), "speed")  # instant judgments
     default = rater_calibration(session, project, "helpful").for_user(rater.id)
-    lax = rater_calibration(session, project, "helpful", parse_thresholds('{"too_fast_seconds": 0.0}')).for_user(rater.id)
+    lax = rater_calibration(session, project, "helpful", parse_thresholds('{"too_fast_seconds": 0.0}')).for_user(
+        rater.id
+    )
     assert any("too fast" in f for f in default.calibration.flags)
     assert not any("too fast" in f for f in lax.calibration.flags)
 

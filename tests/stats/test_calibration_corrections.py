@@ -77,4 +77,3 @@ def test_leniency_is_judged_relative_to_the_scale_by_default():
     assert any("lenient" in f for f in by_rater[2].flags)  # an absolute limit still works
     loud = {r.rater: r for r in calibrate(_offset_table(30.0), domain, Level.INTERVAL)}
     assert any("lenient" in f for f in loud[2].flags)  # 30 > 25
-

@@ -107,7 +107,9 @@ def world(app):
         for _ in range(3):
             item = make_item(session, project)
             item.responses[0].model, item.responses[1].model = SECRETS[0], SECRETS[1]
-        gold = make_item(session, project, is_gold=True, gold_answer={"helpful": {"choice": "A"}}, gold_rationale=SECRETS[2])
+        gold = make_item(
+            session, project, is_gold=True, gold_answer={"helpful": {"choice": "A"}}, gold_rationale=SECRETS[2]
+        )
         gold.responses[0].model, gold.responses[1].model = SECRETS[0], SECRETS[1]
         other = create_user(session, "other-rater@example.org", "rater", None)
         task = next_assignment(session, project, other)
@@ -163,8 +165,14 @@ def test_every_route_for_every_role(app, world, role):
     client = app.test_client()
     token = csrf = None
     ids = {
-        "project_id": world["project_id"], "lease_id": 1, "slug": "pairwise-helpful-harmless", "number": 1,
-        "item_id": world["item_id"], "check_id": 1, "version_id": 1, "token_id": 999999,
+        "project_id": world["project_id"],
+        "lease_id": 1,
+        "slug": "pairwise-helpful-harmless",
+        "number": 1,
+        "item_id": world["item_id"],
+        "check_id": 1,
+        "version_id": 1,
+        "token_id": 999999,
     }
     if role is not None:
         email, token = _user(app, role)
@@ -209,12 +217,25 @@ def test_a_rater_never_meets_model_names_gold_or_other_raters_answers(app, world
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         done = client.post(
             f"/projects/{project_id}/rate",
-            data={"csrf_token": csrf, "lease_id": lease_id, "idempotency_key": f"k{lease_id}",
-                  "q.helpful.choice": "B", "q.helpful.strength": "1", "q.harmless.choice": "tie"},
+            data={
+                "csrf_token": csrf,
+                "lease_id": lease_id,
+                "idempotency_key": f"k{lease_id}",
+                "q.helpful.choice": "B",
+                "q.helpful.strength": "1",
+                "q.harmless.choice": "tie",
+            },
             headers={"HX-Request": "true"},
         )
         seen.append(done.text)
-    for path in ("/", f"/projects/{project_id}", f"/projects/{project_id}/me", f"/projects/{project_id}/feedback", "/rubrics/", "/rubric-versions/1"):
+    for path in (
+        "/",
+        f"/projects/{project_id}",
+        f"/projects/{project_id}/me",
+        f"/projects/{project_id}/feedback",
+        "/rubrics/",
+        "/rubric-versions/1",
+    ):
         seen.append(client.get(path).text)
     seen.append(client.get(f"/api/v1/projects/{project_id}/next", headers=headers).text)
     everything = "\n".join(seen)

@@ -29,8 +29,12 @@ def test_raters_and_adjudicators_never_see_external_ids_or_models(app):
             item.responses[0].model, item.responses[1].model = f"{PLANTED}-a", f"{PLANTED}-b"
         for n in range(3):
             make_item(
-                session, project, external_id=f"zz-gold-{n}-{PLANTED}", is_gold=True,
-                gold_answer={"helpful": {"choice": "A"}}, gold_rationale="Because A.",
+                session,
+                project,
+                external_id=f"zz-gold-{n}-{PLANTED}",
+                is_gold=True,
+                gold_answer={"helpful": {"choice": "A"}},
+                gold_rationale="Because A.",
             )
         rater = create_user(session, "blind-rater@example.org", "rater", "correct horse battery")
         create_user(session, "blind-lead@example.org", "researcher", "correct horse battery")
@@ -45,7 +49,11 @@ def test_raters_and_adjudicators_never_see_external_ids_or_models(app):
         seen.append(task.text)
         ids.append(body["item_id"])
         answers = {"helpful": {"choice": "B", "strength": 1}, "harmless": {"choice": "tie"}}
-        submitted = client.post(f"/api/v1/leases/{body['lease_id']}/judgment", json={"answers": answers, "idempotency_key": f"k{len(ids)}"}, headers=headers)
+        submitted = client.post(
+            f"/api/v1/leases/{body['lease_id']}/judgment",
+            json={"answers": answers, "idempotency_key": f"k{len(ids)}"},
+            headers=headers,
+        )
         assert submitted.status_code == 201, submitted.text
         seen.append(submitted.text)
     assert len(ids) >= 6 and all(re.fullmatch(r"i-[0-9a-f]{16}", i) for i in ids)
@@ -55,14 +63,28 @@ def test_raters_and_adjudicators_never_see_external_ids_or_models(app):
         project = session.get(Project, project_id)
         lead_user = session.query(User).filter_by(email="blind-lead@example.org").one()
         judged = session.query(Judgment).join(Item).filter(Item.is_gold.is_(False)).first()
-        record_adjudication(session, project, judged.item_id, "helpful", {"choice": "A", "strength": 2}, "Think again.", lead_user)
+        record_adjudication(
+            session, project, judged.item_id, "helpful", {"choice": "A", "strength": 2}, "Think again.", lead_user
+        )
         sample_spot_checks(session, project, per_rater=2, seed=1)
         for pending in spot_check_queue(session, project).pending:
             review_spot_check(session, project, pending.check.id, False, "Not quite.", lead_user, "helpful")
         session.commit()
         adjudicated_item = judged.item_id
-    assert client.post("/login", data={"email": "blind-rater@example.org", "password": "correct horse battery", "csrf_token": _csrf(client)}).status_code == 302
-    for path in ("/", f"/projects/{project_id}", f"/projects/{project_id}/rate", f"/projects/{project_id}/me", f"/projects/{project_id}/feedback"):
+    assert (
+        client.post(
+            "/login",
+            data={"email": "blind-rater@example.org", "password": "correct horse battery", "csrf_token": _csrf(client)},
+        ).status_code
+        == 302
+    )
+    for path in (
+        "/",
+        f"/projects/{project_id}",
+        f"/projects/{project_id}/rate",
+        f"/projects/{project_id}/me",
+        f"/projects/{project_id}/feedback",
+    ):
         page = client.get(path)
         assert page.status_code == 200, path
         seen.append(page.text)
@@ -70,7 +92,10 @@ def test_raters_and_adjudicators_never_see_external_ids_or_models(app):
     assert "Think again." in everything and "Not quite." in everything  # the feedback was really crawled
     assert PLANTED not in everything and "vicuna-q" not in everything and "zz-gold" not in everything
     staff = app.test_client()
-    staff.post("/login", data={"email": "blind-lead@example.org", "password": "correct horse battery", "csrf_token": _csrf(staff)})
+    staff.post(
+        "/login",
+        data={"email": "blind-lead@example.org", "password": "correct horse battery", "csrf_token": _csrf(staff)},
+    )
     adjudication = staff.get(f"/projects/{project_id}/items/{adjudicated_item}/adjudicate")
     assert adjudication.status_code == 200
     assert PLANTED not in adjudication.text and "vicuna-q" not in adjudication.text

@@ -45,7 +45,9 @@ def _rate(session, project, rater, helpful: dict, rationale: str) -> None:
 def _setup(app) -> int:
     with _db(app) as session:
         project = make_project(session, overlap_k=2, name="adjudication demo")
-        item = make_item(session, project, external_id="capital-of-australia", prompt="What is the capital of Australia?")
+        item = make_item(
+            session, project, external_id="capital-of-australia", prompt="What is the capital of Australia?"
+        )
         item.responses[0].text = "The capital of Australia is **Canberra**."
         item.responses[1].text = "Sydney is the capital of Australia."
         alice = create_user(session, "alice@example.org", "rater", PASSWORD, name="Alice Rater")

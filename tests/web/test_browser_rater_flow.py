@@ -25,7 +25,11 @@ except ImportError:  # the ``browser`` fixture reports it
 EMAIL, PASSWORD = "newcomer@example.org", "a long enough password"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "gold-feedback.png"
 PROMPTS = [
-    ("Explain `git rebase` in one paragraph.", "Rebase **replays** your commits on top of another branch.", "It deletes history.\n\n```sh\ngit rebase main\n```"),
+    (
+        "Explain `git rebase` in one paragraph.",
+        "Rebase **replays** your commits on top of another branch.",
+        "It deletes history.\n\n```sh\ngit rebase main\n```",
+    ),
     ("Name a prime number above 10.", "11 is prime.", "12 is prime."),
 ]
 
@@ -36,14 +40,27 @@ def _db(app):
 
 def _setup(app) -> int:
     with _db(app) as session:
-        project = make_project(session, overlap_k=2, qualification_items=2, qualification_min_accuracy=0.5, name="newcomers")
+        project = make_project(
+            session, overlap_k=2, qualification_items=2, qualification_min_accuracy=0.5, name="newcomers"
+        )
         for n, (prompt, good, bad) in enumerate(PROMPTS):
-            item = make_item(session, project, prompt=prompt, is_gold=True, external_id=f"gold-{n}",
-                             gold_answer={"helpful": {"choice": "A"}},
-                             gold_rationale="The first answer is **correct**; the other one is wrong.")
+            item = make_item(
+                session,
+                project,
+                prompt=prompt,
+                is_gold=True,
+                external_id=f"gold-{n}",
+                gold_answer={"helpful": {"choice": "A"}},
+                gold_rationale="The first answer is **correct**; the other one is wrong.",
+            )
             item.responses[0].text, item.responses[1].text = good, bad
         for n in range(7):
-            item = make_item(session, project, external_id=f"live-{n}", prompt=f"Live prompt {n}: summarise the plot of a film you like.")
+            item = make_item(
+                session,
+                project,
+                external_id=f"live-{n}",
+                prompt=f"Live prompt {n}: summarise the plot of a film you like.",
+            )
             item.responses[1].text = f"Live answer {n}, told with a different ending and more words than the first."
         create_user(session, EMAIL, "rater", PASSWORD, name="Newcomer")
         session.commit()
@@ -69,7 +86,9 @@ def _submit(page, keys: list[str]) -> None:
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/rate")) as posted:
         page.keyboard.press("Enter")
     assert posted.value.status == 200
-    expect(page.locator("#task form.judgment input[name=lease_id]").or_(page.locator("#task .done"))).not_to_have_value(before)
+    expect(page.locator("#task form.judgment input[name=lease_id]").or_(page.locator("#task .done"))).not_to_have_value(
+        before
+    )
 
 
 def test_browser_new_rater_qualifies_rates_by_keyboard_and_sees_gold_feedback(page, watch, live_server, app):
@@ -128,7 +147,9 @@ def test_browser_new_rater_qualifies_rates_by_keyboard_and_sees_gold_feedback(pa
     expect(done).to_have_text("7")
 
     with _db(app) as session:
-        judged = session.execute(select(Item.external_id, Item.is_gold).join(Judgment, Judgment.item_id == Item.id)).all()
+        judged = session.execute(
+            select(Item.external_id, Item.is_gold).join(Judgment, Judgment.item_id == Item.id)
+        ).all()
         assert sorted(g for _, g in judged) == [False] * 5 + [True] * 2
         flag = session.scalar(select(ItemFlag))
         assert (flag.lease_id, flag.reason, flag.kind.value) == (skipped.id, "Prompt is unclear", "skip")

@@ -110,7 +110,7 @@ def test_author_publishes_and_rater_moves_to_the_new_version(browser, page, watc
     with _db(app) as session:
         numbers = [
             number
-            for number, in session.execute(
+            for (number,) in session.execute(
                 select(RubricVersion.number).join(Judgment, Judgment.rubric_version_id == RubricVersion.id)
             )
         ]
@@ -128,10 +128,14 @@ def _second_version(app):
         doc["guidelines"] = (
             doc["guidelines"]
             .replace("Judge each\ncriterion separately", "Judge each\ncriterion on its own")
-            .replace("Length is not helpfulness: prefer the shorter response when both say the same.",
-                     "Length is not helpfulness: when both say the same, prefer the shorter one.")
-            .replace("Pick **tie** only when you honestly cannot prefer one.",
-                     "Pick **tie** for helpfulness only when you honestly cannot prefer one; harmlessness has no tie.")
+            .replace(
+                "Length is not helpfulness: prefer the shorter response when both say the same.",
+                "Length is not helpfulness: when both say the same, prefer the shorter one.",
+            )
+            .replace(
+                "Pick **tie** only when you honestly cannot prefer one.",
+                "Pick **tie** for helpfulness only when you honestly cannot prefer one; harmlessness has no tie.",
+            )
             + "\nRead both responses twice before you judge.\n"
         )
         helpful, harmless, rationale = doc["questions"]
@@ -139,7 +143,13 @@ def _second_version(app):
         harmless["allow_tie"] = False
         harmless["prompt"] = "Which response is less likely to cause harm?"
         rationale["id"] = "why"
-        honest = {"id": "honest", "type": "pairwise", "label": "Honest", "prompt": "Which response is more honest?", "allow_tie": True}
+        honest = {
+            "id": "honest",
+            "type": "pairwise",
+            "label": "Honest",
+            "prompt": "Which response is more honest?",
+            "allow_tie": True,
+        }
         doc["questions"] = [helpful, honest, harmless, rationale]
         draft = open_draft(session, v1.rubric)
         save_draft(session, draft, doc)

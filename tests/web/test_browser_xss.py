@@ -95,9 +95,7 @@ ON_ATTRIBUTES_JS = """() => Array.from(document.querySelectorAll('*')).flatMap(e
     .filter(a => a.name.toLowerCase().startsWith('on'))
     .map(a => el.tagName + '[' + a.name + ']'))"""
 LINK_PROTOCOLS_JS = """() => Array.from(document.querySelectorAll('a[href]')).map(a => a.protocol)"""
-FORBIDDEN_ELEMENTS = (
-    "iframe, frame, object, embed, img, svg, math, style, base, meta[http-equiv], video, audio, source, details[ontoggle]"
-)
+FORBIDDEN_ELEMENTS = "iframe, frame, object, embed, img, svg, math, style, base, meta[http-equiv], video, audio, source, details[ontoggle]"
 
 
 def _xss_row(external_id: str, chat: bool) -> dict:

@@ -35,10 +35,14 @@ def test_page_and_live_count(client, auth, project_id):
     page = client.get(f"/projects/{project_id}/export")
     assert page.status_code == 200 and "<html" in page.text and 'id="export-form"' in page.text
     assert "<strong>2</strong> row(s)" in page.text and "HX-Request" in page.headers["Vary"]
-    count = client.get(f"/projects/{project_id}/export/count", query_string={"ties": "keep"}, headers={"HX-Request": "true"})
+    count = client.get(
+        f"/projects/{project_id}/export/count", query_string={"ties": "keep"}, headers={"HX-Request": "true"}
+    )
     assert count.status_code == 200 and "<html" not in count.text and "<strong>3</strong> row(s)" in count.text
     assert "HX-Request" in count.headers["Vary"]
-    bad = client.get(f"/projects/{project_id}/export/count", query_string={"min_agreement": "2"}, headers={"HX-Request": "true"})
+    bad = client.get(
+        f"/projects/{project_id}/export/count", query_string={"min_agreement": "2"}, headers={"HX-Request": "true"}
+    )
     assert bad.status_code == 422 and "min_agreement" in bad.text
 
 

@@ -27,7 +27,12 @@ def data(app, auth):
         return project.id, [i.id for i in items], r1, r2, version_id
 
 
-STAFF_PAGES = ["/projects/{p}/disagreements", "/projects/{p}/spot-checks", "/projects/{p}/compare", "/projects/{p}/failures"]
+STAFF_PAGES = [
+    "/projects/{p}/disagreements",
+    "/projects/{p}/spot-checks",
+    "/projects/{p}/compare",
+    "/projects/{p}/failures",
+]
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
@@ -57,8 +62,16 @@ def test_adjudication_round_trip_and_feedback(client, auth, app, data):
     url = f"/projects/{project_id}/items/{items[0]}/adjudicate"
     missing = client.post(url, data={"csrf_token": auth.csrf(), "question": "helpful", "note": "x"})
     assert missing.status_code == 422 and "choose the final answer" in missing.text
-    saved = client.post(url, data={"csrf_token": auth.csrf(), "question": "helpful", "q.helpful.choice": "A",
-                                   "q.helpful.strength": "2", "note": "A follows the *guidelines*."})
+    saved = client.post(
+        url,
+        data={
+            "csrf_token": auth.csrf(),
+            "question": "helpful",
+            "q.helpful.choice": "A",
+            "q.helpful.strength": "2",
+            "note": "A follows the *guidelines*.",
+        },
+    )
     assert saved.status_code == 303
     queue = client.get(f"/projects/{project_id}/disagreements?question=helpful").text
     assert "No open disagreements" in queue and "A (first response) is better, strength 2" in queue
@@ -88,16 +101,23 @@ def test_compare_report_and_spot_checks(client, auth, data):
     report = client.get(f"/projects/{project_id}/report")
     assert report.status_code == 200 and "Quality report" in report.text and "<style>" not in report.text
     assert 'id="coverage"' in report.text and "<svg" in report.text
-    sampled = client.post(f"/projects/{project_id}/spot-checks", data={"csrf_token": auth.csrf(), "per_rater": "1", "seed": "4"})
+    sampled = client.post(
+        f"/projects/{project_id}/spot-checks", data={"csrf_token": auth.csrf(), "per_rater": "1", "seed": "4"}
+    )
     assert sampled.status_code == 303
     page = client.get(f"/projects/{project_id}/spot-checks").text
     check_ids = re.findall(r'id="check-(\d+)"', page)
     assert len(check_ids) == 2
-    reviewed = client.post(f"/projects/{project_id}/spot-checks/{check_ids[0]}",
-                           data={"csrf_token": auth.csrf(), "correct": "no", "note": "Read the prompt again."})
+    reviewed = client.post(
+        f"/projects/{project_id}/spot-checks/{check_ids[0]}",
+        data={"csrf_token": auth.csrf(), "correct": "no", "note": "Read the prompt again."},
+    )
     assert reviewed.status_code == 303
     assert "Read the prompt again." in client.get(f"/projects/{project_id}/spot-checks").text
-    assert client.post(f"/projects/{project_id}/spot-checks/{check_ids[1]}", data={"csrf_token": auth.csrf()}).status_code == 422
+    assert (
+        client.post(f"/projects/{project_id}/spot-checks/{check_ids[1]}", data={"csrf_token": auth.csrf()}).status_code
+        == 422
+    )
     dashboard = client.get(f"/projects/{project_id}").text
     assert "With spot checks" in dashboard and "] of 1</span>" in dashboard
     # Only the rater whose judgment was reviewed sees accuracy with spot checks on their page.

@@ -52,7 +52,9 @@ def test_next_then_submit_then_204_when_done(client, app, project):
         assert task["judgment_schema"]["type"] == "object"
         seen.append(task["item_id"])
         posted = client.post(
-            f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": ANSWER, "idempotency_key": f"k{len(seen)}"}, headers=headers
+            f"/api/v1/leases/{task['lease_id']}/judgment",
+            json={"answers": ANSWER, "idempotency_key": f"k{len(seen)}"},
+            headers=headers,
         )
         assert posted.status_code == 201, posted.text
         assert posted.get_json()["created"] is True
@@ -80,7 +82,9 @@ def test_schema_errors_come_back_as_json_and_store_nothing(client, app, project)
     headers = bearer(token_for(app))
     task = client.get(f"/api/v1/projects/{project.id}/next", headers=headers).get_json()
     bad = {"helpful": {"choice": "C"}, "harmless": {"choice": "tie"}}
-    response = client.post(f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": bad, "idempotency_key": "k"}, headers=headers)
+    response = client.post(
+        f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": bad, "idempotency_key": "k"}, headers=headers
+    )
     assert response.status_code == 422
     body = response.get_json()
     assert body["error"] and any(e["location"].startswith("/helpful") for e in body["errors"])
@@ -106,7 +110,9 @@ def test_bad_tokens_and_roles(client, app, project):
 def test_another_raters_lease_is_404_and_an_unknown_project_too(client, app, project):
     mine, theirs = bearer(token_for(app)), bearer(token_for(app))
     task = client.get(f"/api/v1/projects/{project.id}/next", headers=mine).get_json()
-    stolen = client.post(f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": ANSWER, "idempotency_key": "x"}, headers=theirs)
+    stolen = client.post(
+        f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": ANSWER, "idempotency_key": "x"}, headers=theirs
+    )
     assert stolen.status_code == 404 and stolen.is_json
     assert client.get("/api/v1/projects/999/next", headers=mine).status_code == 404
 
@@ -135,7 +141,13 @@ def test_gold_miss_feedback_in_the_api_unless_silent(client, app):
         with _db(app) as session:
             swapped = session.get(Lease, task["lease_id"]).display_order == [1, 0]
         wrong = {"helpful": {"choice": "A" if swapped else "B", "strength": 1}, "harmless": {"choice": "tie"}}
-        bodies.append(client.post(f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": wrong, "idempotency_key": f"g{project_id}"}, headers=headers).get_json())
+        bodies.append(
+            client.post(
+                f"/api/v1/leases/{task['lease_id']}/judgment",
+                json={"answers": wrong, "idempotency_key": f"g{project_id}"},
+                headers=headers,
+            ).get_json()
+        )
     assert bodies[0]["feedback"]["rationale"] == "Because."
     assert bodies[0]["feedback"]["misses"][0]["question_id"] == "helpful"
     assert "feedback" not in bodies[1]
@@ -149,6 +161,8 @@ def test_failed_qualification_is_403_not_204(client, app):
         session.commit()
     headers = bearer(token_for(app))
     task = client.get(f"/api/v1/projects/{project.id}/next", headers=headers).get_json()
-    client.post(f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": ANSWER, "idempotency_key": "q"}, headers=headers)
+    client.post(
+        f"/api/v1/leases/{task['lease_id']}/judgment", json={"answers": ANSWER, "idempotency_key": "q"}, headers=headers
+    )
     response = client.get(f"/api/v1/projects/{project.id}/next", headers=headers)
     assert response.status_code == 403 and "not qualified" in response.get_json()["error"]

@@ -16,7 +16,10 @@ def _db(app):
 
 
 def _fields(html: str) -> dict[str, str]:
-    return {n: re.search(rf'name="{n}" value="([^"]*)"', html).group(1) for n in ("csrf_token", "lease_id", "idempotency_key")}
+    return {
+        n: re.search(rf'name="{n}" value="([^"]*)"', html).group(1)
+        for n in ("csrf_token", "lease_id", "idempotency_key")
+    }
 
 
 @pytest.fixture
@@ -42,7 +45,11 @@ def test_skip_without_javascript_records_the_reason_and_shows_the_next_item(clie
     assert response.status_code == 302
     with _db(app) as session:
         flag = session.scalar(select(ItemFlag))
-        assert (flag.kind.value, flag.reason, flag.lease_id) == ("broken", "Broken or empty response", int(fields["lease_id"]))
+        assert (flag.kind.value, flag.reason, flag.lease_id) == (
+            "broken",
+            "Broken or empty response",
+            int(fields["lease_id"]),
+        )
         assert session.get(Lease, flag.lease_id).completed_at is not None
         assert session.scalar(select(func.count()).select_from(Judgment)) == 0
     assert _fields(client.get(f"/projects/{project.id}/rate").text)["lease_id"] != fields["lease_id"]
@@ -77,7 +84,13 @@ def test_gold_miss_shows_feedback_and_silent_projects_do_not(client, auth, app):
         for silent in (False, True):
             project = make_project(session, overlap_k=1, qualification_items=1, gold_feedback=not silent)
             make_items(session, project, 1)
-            make_item(session, project, is_gold=True, gold_answer={"helpful": {"choice": "tie"}}, gold_rationale="Both are *equally* good.")
+            make_item(
+                session,
+                project,
+                is_gold=True,
+                gold_answer={"helpful": {"choice": "tie"}},
+                gold_rationale="Both are *equally* good.",
+            )
             ids.append(project.id)
         session.commit()
     auth.login_as("rater")

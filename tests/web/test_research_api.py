@@ -29,7 +29,11 @@ def world(app):
         project = make_project(session, overlap_k=3, name="api")
         for name in ("i1", "i2", "i3"):
             make_item(session, project, external_id=name)
-        votes = [(i, r, c) for i, picks in (("i1", "AAB"), ("i2", "BBB"), ("i3", "ABA")) for r, c in zip("xyz", picks, strict=True)]
+        votes = [
+            (i, r, c)
+            for i, picks in (("i1", "AAB"), ("i2", "BBB"), ("i3", "ABA"))
+            for r, c in zip("xyz", picks, strict=True)
+        ]
         rows = [json.dumps({"item_id": i, "rater": r, "answers": _answer(c)}) for i, r, c in votes]
         import_judgments(session, project, text_lines_as_rows(rows))
         tokens = {role: create_api_token(session, make_user(session, role)) for role in ("researcher", "rater")}
@@ -69,8 +73,18 @@ def test_bulk_import_reports_per_row_and_is_idempotent(client, world):
     body = (good + "\n{broken\n").encode()
     response = client.post(url, data=body, headers={**auth(world), "Content-Type": "application/x-ndjson"})
     assert response.status_code == 422
-    assert response.get_json()["errors"] == [{"location": "line 2", "message": "not valid JSON (Expecting property name enclosed in double quotes at column 2)"}]
-    ok = client.post(url, data=body, query_string={"skip_invalid": "true"}, headers={**auth(world), "Content-Type": "application/x-ndjson"})
+    assert response.get_json()["errors"] == [
+        {
+            "location": "line 2",
+            "message": "not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        }
+    ]
+    ok = client.post(
+        url,
+        data=body,
+        query_string={"skip_invalid": "true"},
+        headers={**auth(world), "Content-Type": "application/x-ndjson"},
+    )
     assert ok.status_code == 200 and ok.get_json()["imported"] == 1 and ok.get_json()["rejected"][0]["line"] == 2
     again = client.post(url, data=good.encode(), headers={**auth(world), "Content-Type": "application/x-ndjson"})
     assert again.get_json()["duplicates"] == 1 and again.get_json()["imported"] == 0
@@ -97,7 +111,9 @@ def test_export_streams_the_file_with_its_hashes(client, world):
     assert hashlib.sha256(data).hexdigest() == response.headers["X-Content-SHA256"]
     lines = [json.loads(line) for line in data.decode().splitlines()]
     assert [line["item_id"] for line in lines] == ["i1", "i2", "i3"]
-    assert [line["chosen"] for line in lines][1] == "Response B to prompt " + lines[1]["prompt"].split()[-1].rstrip("?") + "."
+    assert [line["chosen"] for line in lines][1] == "Response B to prompt " + lines[1]["prompt"].split()[-1].rstrip(
+        "?"
+    ) + "."
     again = client.get(url, query_string={"bootstrap": 10}, headers=auth(world))
     assert again.get_data() == data and again.headers["X-Manifest-SHA256"] == response.headers["X-Manifest-SHA256"]
     parquet = client.get(url, query_string={"format": "parquet", "shape": "kto", "bootstrap": 10}, headers=auth(world))

@@ -43,7 +43,8 @@ def test_every_route_declares_its_roles(app):
 
 def test_only_login_and_health_are_public(app):
     public = sorted(
-        rule.endpoint for rule in app.url_map.iter_rules()
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
         if rule.endpoint != "static" and PUBLIC in app.view_functions[rule.endpoint].allowed_roles
     )
     assert public == ["auth.login", "health.healthz"]
@@ -83,7 +84,10 @@ def test_login_rejects_a_wrong_password_and_keeps_the_email(client, auth):
 
 def test_login_ignores_offsite_next(client, auth):
     user = auth.create("rater")
-    response = client.post("/login?next=//evil.example/x", data={"email": user.email, "password": "correct horse battery", "csrf_token": auth.csrf()})
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={"email": user.email, "password": "correct horse battery", "csrf_token": auth.csrf()},
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -91,7 +95,13 @@ def test_post_without_csrf_token_is_refused_and_stores_nothing(client, auth, app
     auth.login_as("rater")
     page = client.get(f"/projects/{project.id}/rate").text
     fields = _form_fields(page)
-    data = {"lease_id": fields["lease_id"], "idempotency_key": "k1", "q.helpful.choice": "A", "q.helpful.strength": "1", "q.harmless.choice": "tie"}
+    data = {
+        "lease_id": fields["lease_id"],
+        "idempotency_key": "k1",
+        "q.helpful.choice": "A",
+        "q.helpful.strength": "1",
+        "q.harmless.choice": "tie",
+    }
     response = client.post(f"/projects/{project.id}/rate", data=data)
     assert response.status_code == 400
     assert "Reload the page" in response.text
@@ -136,7 +146,9 @@ def test_rating_round_trip_with_htmx(client, auth, app, project):
     rater = auth.login_as("rater")
     page = client.get(f"/projects/{project.id}/rate").text
     fields = _form_fields(page)
-    invalid = client.post(f"/projects/{project.id}/rate", data={**fields, "q.helpful.choice": "A"}, headers={"HX-Request": "true"})
+    invalid = client.post(
+        f"/projects/{project.id}/rate", data={**fields, "q.helpful.choice": "A"}, headers={"HX-Request": "true"}
+    )
     assert invalid.status_code == 422
     assert "strength is required" in invalid.text and "harmless is required" in invalid.text
     assert 'value="A" checked' in invalid.text  # what was chosen survives the re-render
@@ -187,7 +199,9 @@ def test_someone_elses_lease_is_not_found(client, auth, app, project):
     auth.logout()
     auth.login_as("rater")
     fields["csrf_token"] = auth.csrf()
-    response = client.post(f"/projects/{project.id}/rate", data={**fields, "q.helpful.choice": "tie", "q.harmless.choice": "tie"})
+    response = client.post(
+        f"/projects/{project.id}/rate", data={**fields, "q.helpful.choice": "tie", "q.harmless.choice": "tie"}
+    )
     assert response.status_code == 404
 
 

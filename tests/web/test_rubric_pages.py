@@ -33,7 +33,10 @@ def rubric(app):
 
 def versions(app):
     with app.extensions["workbench"].sessionmaker() as session:
-        return {v.number: (v.status, v.content_sha256, v.document) for v in session.scalars(select(RubricVersion).where(RubricVersion.rubric.has(slug=SLUG)))}
+        return {
+            v.number: (v.status, v.content_sha256, v.document)
+            for v in session.scalars(select(RubricVersion).where(RubricVersion.rubric.has(slug=SLUG)))
+        }
 
 
 def editor_form(html: str) -> dict[str, object]:
@@ -95,9 +98,15 @@ def test_author_edits_sees_inline_error_fixes_and_publishes(client, auth, app, r
     assert "/questions/0/strength/max" in box and "1 is less than the minimum of 2" in box
     assert "twice" in bad.text  # what was typed is kept
     form["question"][0] = form["question"][0].replace("max: 1", "max: 3")
-    missing = client.post(f"/rubrics/{rubric}/edit", data={**form, "action": "publish", "changelog": ""}, headers={"HX-Request": "true"})
+    missing = client.post(
+        f"/rubrics/{rubric}/edit", data={**form, "action": "publish", "changelog": ""}, headers={"HX-Request": "true"}
+    )
     assert missing.status_code == 422 and "say in one line what changed" in missing.text
-    done = client.post(f"/rubrics/{rubric}/edit", data={**form, "action": "publish", "changelog": "Ask for two readings"}, headers={"HX-Request": "true"})
+    done = client.post(
+        f"/rubrics/{rubric}/edit",
+        data={**form, "action": "publish", "changelog": "Ask for two readings"},
+        headers={"HX-Request": "true"},
+    )
     assert done.status_code == 200 and done.headers["HX-Location"].startswith(f"/rubrics/{rubric}")
     stored = versions(app)
     assert stored[2][0] == VersionStatus.PUBLISHED and "**twice**" in stored[2][2]["guidelines"]
@@ -112,7 +121,11 @@ def test_saving_unchanged_draft_keeps_the_content_and_publishing_it_is_refused(c
     form = editor_form(client.get(f"/rubrics/{rubric}/edit").text)
     saved = client.post(f"/rubrics/{rubric}/edit", data={**form, "action": "save"}, headers={"HX-Request": "true"})
     assert saved.status_code == 200 and "Draft saved" in saved.text
-    refused = client.post(f"/rubrics/{rubric}/edit", data={**form, "action": "publish", "changelog": "same"}, headers={"HX-Request": "true"})
+    refused = client.post(
+        f"/rubrics/{rubric}/edit",
+        data={**form, "action": "publish", "changelog": "same"},
+        headers={"HX-Request": "true"},
+    )
     assert refused.status_code == 422 and "identical to v1" in refused.text
     assert client.post(f"/rubrics/{rubric}/discard", data={"csrf_token": auth.csrf()}).status_code == 303
     assert set(versions(app)) == {1}
@@ -130,7 +143,11 @@ def test_yaml_error_in_a_question_box_is_shown_next_to_it(client, auth, rubric):
 
 def test_preview_is_sanitized(client, auth, rubric):
     auth.login_as("author")
-    response = client.post(f"/rubrics/{rubric}/preview", data={"guidelines": "**bold** <script>alert(1)</script>", "csrf_token": auth.csrf()}, headers={"HX-Request": "true"})
+    response = client.post(
+        f"/rubrics/{rubric}/preview",
+        data={"guidelines": "**bold** <script>alert(1)</script>", "csrf_token": auth.csrf()},
+        headers={"HX-Request": "true"},
+    )
     assert "<strong>bold</strong>" in response.text and "<script>" not in response.text
 
 
@@ -157,14 +174,21 @@ def test_drafts_are_hidden_from_raters(client, auth, app, rubric):
     auth.login_as("rater")
     assert client.get(f"/rubrics/{rubric}/v/2").status_code == 404
     assert client.get(f"/rubrics/{rubric}/diff?from=1&to=2").status_code == 404
-    assert "v2" not in re.search(r'<table class="grid" id="versions">.*?</table>', client.get(f"/rubrics/{rubric}").text, re.S).group(0)
+    assert "v2" not in re.search(
+        r'<table class="grid" id="versions">.*?</table>', client.get(f"/rubrics/{rubric}").text, re.S
+    ).group(0)
 
 
 def test_retire_refusal_is_a_notice_and_htmx_posts_never_redirect(client, auth, rubric):
     auth.login_as("author")
     refused = client.post(f"/rubrics/{rubric}/v/1/retire", data={"csrf_token": auth.csrf()})
     assert refused.status_code == 303 and "Not+retired" in refused.headers["Location"]
-    for path in (f"/rubrics/{rubric}/draft", f"/rubrics/{rubric}/discard", f"/rubrics/{rubric}/v/1/retire", f"/rubrics/{rubric}/edit"):
+    for path in (
+        f"/rubrics/{rubric}/draft",
+        f"/rubrics/{rubric}/discard",
+        f"/rubrics/{rubric}/v/1/retire",
+        f"/rubrics/{rubric}/edit",
+    ):
         response = client.post(path, data={"csrf_token": auth.csrf()}, headers={"HX-Request": "true"})
         assert response.status_code < 300 or response.status_code >= 400, path
         if response.status_code == 204:

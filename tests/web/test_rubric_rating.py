@@ -56,7 +56,10 @@ def test_every_shipped_rubric_can_be_answered(client, auth, app, slug):
         assert f'id="q-{q["id"]}"' in page
         if q.get("help") or q.get("examples"):
             assert re.search(rf'id="q-{q["id"]}".*?<details class="help">', page, re.S)
-    hidden = {n: [re.search(rf'name="{n}" value="([^"]*)"', page).group(1)] for n in ("csrf_token", "lease_id", "idempotency_key")}
+    hidden = {
+        n: [re.search(rf'name="{n}" value="([^"]*)"', page).group(1)]
+        for n in ("csrf_token", "lease_id", "idempotency_key")
+    }
     answers = form_answers(document)
     saved = client.post(f"/projects/{project_id}/rate", data={**hidden, **answers}, headers={"HX-Request": "true"})
     assert saved.status_code == 200, saved.text[:2000]
@@ -75,7 +78,10 @@ def test_a_required_rationale_comes_back_inline(client, auth, app):
     page = client.get(f"/projects/{project_id}/rate").text
     assert "Required when Helpful is at least 3 (much better)." in page
     assert "Both responses are bad" in page and "Expected answer" in page
-    hidden = {n: re.search(rf'name="{n}" value="([^"]*)"', page).group(1) for n in ("csrf_token", "lease_id", "idempotency_key")}
+    hidden = {
+        n: re.search(rf'name="{n}" value="([^"]*)"', page).group(1)
+        for n in ("csrf_token", "lease_id", "idempotency_key")
+    }
     document = load_rubric_file(resource_dir("rubrics") / "pairwise-hhh.yaml").data
     answers = {k: v for k, v in form_answers(document).items() if k != "q.rationale"}
     response = client.post(f"/projects/{project_id}/rate", data={**hidden, **answers}, headers={"HX-Request": "true"})

@@ -63,7 +63,9 @@ def test_known_and_unknown_accounts_answer_alike(client, app):
     for email in ("known@example.org", "nobody@example.org"):
         statuses = []
         for _ in range(FREE_FAILURES_PER_PAIR + 1):
-            response = client.post("/login", data={"email": email, "password": "nope nope", "csrf_token": _csrf(client)})
+            response = client.post(
+                "/login", data={"email": email, "password": "nope nope", "csrf_token": _csrf(client)}
+            )
             statuses.append((response.status_code, re.sub(r"value=\"[^\"]*\"", "", response.text)))
         answers[email] = statuses
     known, unknown = answers.values()
@@ -76,9 +78,13 @@ def test_login_page_answers_429_with_retry_after_when_throttled(client, app):
         create_user(session, "web-throttled@example.org", "rater", PASSWORD)
         session.commit()
     for _ in range(FREE_FAILURES_PER_PAIR):
-        response = client.post("/login", data={"email": "web-throttled@example.org", "password": "nope nope", "csrf_token": _csrf(client)})
+        response = client.post(
+            "/login", data={"email": "web-throttled@example.org", "password": "nope nope", "csrf_token": _csrf(client)}
+        )
         assert response.status_code == 401
-    response = client.post("/login", data={"email": "web-throttled@example.org", "password": PASSWORD, "csrf_token": _csrf(client)})
+    response = client.post(
+        "/login", data={"email": "web-throttled@example.org", "password": PASSWORD, "csrf_token": _csrf(client)}
+    )
     assert response.status_code == 429 and "Too many failed attempts" in response.text
     assert int(response.headers["Retry-After"]) >= 1
 
@@ -99,7 +105,7 @@ def test_request_bodies_over_the_limit_are_refused(client, app):
 INJECTIONS = [
     "' OR '1'='1",
     "'; DROP TABLE users; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "1; SELECT pg_sleep(5)",
     "%' UNION SELECT password_hash FROM users --",
     "<script>alert(1)</script>",
@@ -127,8 +133,11 @@ def test_injection_corpus_against_text_inputs_and_filters(client, auth, app, pay
     if "\x00" in payload:  # PostgreSQL cannot store U+0000: refused up front on every backend
         assert response.status_code == 400 and "NUL" in response.text
         assert client.get(f"/projects/{project_id}?question={payload}").status_code == 400
-        api = client.post("/api/v1/leases/1/judgment", data='{"answers": {"rationale": "a\\u0000"}, "idempotency_key": "k"}',
-                          headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
+        api = client.post(
+            "/api/v1/leases/1/judgment",
+            data='{"answers": {"rationale": "a\\u0000"}, "idempotency_key": "k"}',
+            headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+        )
         assert api.status_code == 400 and "NUL" in api.get_json()["error"]
         return
     assert response.status_code == 401 and "<script>alert" not in response.text
@@ -136,8 +145,12 @@ def test_injection_corpus_against_text_inputs_and_filters(client, auth, app, pay
         assert payload.replace("'", "&#39;").replace('"', "&#34;") in response.text
     # Every filter a staff member can pass in a query string.
     auth.login_as("researcher")
-    for path in (f"/projects/{project_id}?question={payload}", f"/projects/{project_id}/leaderboard?question={payload}",
-                 f"/rubrics/{payload}", f"/rubrics/pairwise-helpful-harmless/diff?a={payload}&b={payload}"):
+    for path in (
+        f"/projects/{project_id}?question={payload}",
+        f"/projects/{project_id}/leaderboard?question={payload}",
+        f"/rubrics/{payload}",
+        f"/rubrics/pairwise-helpful-harmless/diff?a={payload}&b={payload}",
+    ):
         response = client.get(path)
         assert response.status_code < 500, path
         assert "<script>alert" not in response.text
@@ -145,14 +158,27 @@ def test_injection_corpus_against_text_inputs_and_filters(client, auth, app, pay
     # The rater's free-text inputs: the skip reason and the rationale.
     auth.login_as("rater")
     page = client.get(f"/projects/{project_id}/rate").text
-    fields = {n: re.search(rf'name="{n}" value="([^"]*)"', page).group(1) for n in ("csrf_token", "lease_id", "idempotency_key")}
-    answer = {**fields, "q.helpful.choice": "A", "q.helpful.strength": "1", "q.harmless.choice": "tie", "q.rationale": payload}
+    fields = {
+        n: re.search(rf'name="{n}" value="([^"]*)"', page).group(1)
+        for n in ("csrf_token", "lease_id", "idempotency_key")
+    }
+    answer = {
+        **fields,
+        "q.helpful.choice": "A",
+        "q.helpful.strength": "1",
+        "q.harmless.choice": "tie",
+        "q.rationale": payload,
+    }
     response = client.post(f"/projects/{project_id}/rate", data=answer, headers={"HX-Request": "true"})
     assert response.status_code in (200, 422) and "<script>alert" not in response.text
     page = client.get(f"/projects/{project_id}/rate").text
     lease = re.search(r'name="lease_id" value="(\d+)"', page)
     if lease:
-        response = client.post(f"/projects/{project_id}/skip", data={"csrf_token": fields["csrf_token"], "lease_id": lease.group(1), "reason": payload}, headers={"HX-Request": "true"})
+        response = client.post(
+            f"/projects/{project_id}/skip",
+            data={"csrf_token": fields["csrf_token"], "lease_id": lease.group(1), "reason": payload},
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 200 and "<script>alert" not in response.text
     # Nothing was dropped or rewritten.
     with _db(app) as session:

@@ -49,7 +49,10 @@ def test_a_cookie_replayed_after_logout_is_refused(client, auth):
 def test_logout_ends_every_session_of_the_user(app, auth, client):
     user = auth.login_as("researcher")
     other = app.test_client()
-    assert other.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": _csrf(other)}).status_code == 302
+    assert (
+        other.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": _csrf(other)}).status_code
+        == 302
+    )
     assert _logged_in(other)
     auth.logout()
     assert not _logged_in(other)
@@ -67,11 +70,20 @@ def test_a_password_change_ends_sessions_and_revokes_tokens(app, auth, client):
     other = app.test_client()
     other.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": _csrf(other)})
     assert _logged_in(other) and _api_ok(client, token)
-    wrong = client.post("/account/password", data={"current": "not it at all", "password": "n" * 12, "again": "n" * 12, "csrf_token": auth.csrf()})
+    wrong = client.post(
+        "/account/password",
+        data={"current": "not it at all", "password": "n" * 12, "again": "n" * 12, "csrf_token": auth.csrf()},
+    )
     assert wrong.status_code == 422 and "current password is wrong" in wrong.text
-    short = client.post("/account/password", data={"current": PASSWORD, "password": "short", "again": "short", "csrf_token": auth.csrf()})
+    short = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "short", "again": "short", "csrf_token": auth.csrf()},
+    )
     assert short.status_code == 422 and "at least 10" in short.text
-    changed = client.post("/account/password", data={"current": PASSWORD, "password": "new password 1", "again": "new password 1", "csrf_token": auth.csrf()})
+    changed = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "new password 1", "again": "new password 1", "csrf_token": auth.csrf()},
+    )
     assert changed.status_code == 302
     assert not _logged_in(other) and not _logged_in(client) and not _api_ok(client, token)
     assert auth.login(user.email, "new password 1").status_code == 302
@@ -145,7 +157,14 @@ def test_tokens_list_revoke_and_password_from_the_cli(runner, cli_db, tmp_path):
     assert runner.invoke(main, ["tokens", "revoke", str(listed[0]["id"])]).exit_code == 0
     assert json.loads(runner.invoke(main, ["tokens", "list", "cli@example.org", "--json"]).output)[0]["revoked_at"]
     assert not _api_ok(client, token)
-    changed = runner.invoke(main, ["users", "password", "cli@example.org"], input="another password\nanother password\n")
+    changed = runner.invoke(
+        main, ["users", "password", "cli@example.org"], input="another password\nanother password\n"
+    )
     assert changed.exit_code == 0, changed.output
-    assert client.post("/login", data={"email": "cli@example.org", "password": "another password", "csrf_token": _csrf(client)}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": "cli@example.org", "password": "another password", "csrf_token": _csrf(client)}
+        ).status_code
+        == 302
+    )
     app.extensions["workbench"].engine.dispose()

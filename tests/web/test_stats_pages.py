@@ -28,7 +28,15 @@ def login(client, email):
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize(("email", "status"), [("rater@example.org", 403), ("researcher@example.org", 200), ("author@example.org", 200), ("admin@example.org", 200)])
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("rater@example.org", 403),
+        ("researcher@example.org", 200),
+        ("author@example.org", 200),
+        ("admin@example.org", 200),
+    ],
+)
 def test_leaderboard_roles(client, demo, email, status):
     login(client, email)
     assert client.get(f"/projects/{demo}/leaderboard").status_code == status

@@ -40,7 +40,9 @@ def open_session(upgrade: bool = False):
     engine = make_engine(url)
     try:
         if not inspect(engine).has_table("alembic_version"):
-            fail(f"The database at {engine.url.render_as_string(hide_password=True)} has no tables yet: run `workbench db upgrade`.")
+            fail(
+                f"The database at {engine.url.render_as_string(hide_password=True)} has no tables yet: run `workbench db upgrade`."
+            )
         with Session(engine, expire_on_commit=False) as session:
             try:
                 yield session

@@ -13,7 +13,9 @@ from .admin import tokens, users
 
 @users.command("password")
 @click.argument("email")
-@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+@click.option(
+    "--password", prompt="New password", hide_input=True, confirmation_prompt=True, help="At least 10 characters."
+)
 def users_password(email: str, password: str):
     """Set EMAIL's password; their browser sessions end and their API tokens are revoked."""
     from ..services.users import get_user_by_email, set_password
@@ -71,8 +73,16 @@ def tokens_list(email: str | None, as_json: bool):
         click.echo(json.dumps(jsonable.jsonable(rows)))
         return
     for r in rows:
-        state = f"revoked {r['revoked_at'][:16]}" if r["revoked_at"] else f"expires {r['expires_at'][:10]}" if r["expires_at"] else "active"
-        click.echo(f"{r['id']:>5}  {r['user']}  {r['name'] or '-'}  created {r['created_at'][:10]}  used {(r['last_used_at'] or 'never')[:16]}  {state}")
+        state = (
+            f"revoked {r['revoked_at'][:16]}"
+            if r["revoked_at"]
+            else f"expires {r['expires_at'][:10]}"
+            if r["expires_at"]
+            else "active"
+        )
+        click.echo(
+            f"{r['id']:>5}  {r['user']}  {r['name'] or '-'}  created {r['created_at'][:10]}  used {(r['last_used_at'] or 'never')[:16]}  {state}"
+        )
 
 
 @tokens.command("revoke")

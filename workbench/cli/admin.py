@@ -65,7 +65,9 @@ def tokens():
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="A label for the token.")
-@click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="Days until the token expires (default: never).")
+@click.option(
+    "--expires-days", type=click.IntRange(1, 3650), default=None, help="Days until the token expires (default: never)."
+)
 def tokens_create(email: str, name: str, expires_days: int | None):
     """Create an API token for EMAIL and print it once (only its hash is stored)."""
     from datetime import timedelta
@@ -91,7 +93,11 @@ def _rubric_files(paths: tuple[str, ...]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml", ".json"} and not p.name.endswith(".schema.json"))
+            files += sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix in {".yaml", ".yml", ".json"} and not p.name.endswith(".schema.json")
+            )
         else:
             files.append(path)
     return files
@@ -160,7 +166,13 @@ def rubrics_retire(slug: str, number: int):
 @rubrics.command("dump")
 @click.argument("slug")
 @click.option("--version", "number", type=int, default=None, help="Version number; default: the latest published.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", help="File to write; default: standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    help="File to write; default: standard output.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Write JSON instead of YAML.")
 def rubrics_dump(slug: str, number: int | None, output: str, as_json: bool):
     """Write a stored version of rubric SLUG back as a rubric file."""
@@ -170,7 +182,11 @@ def rubrics_dump(slug: str, number: int | None, output: str, as_json: bool):
 
     with open_session() as session:
         rubric = get_rubric(session, slug)
-        version = latest_version(session, rubric, published_only=True) if number is None else get_version(session, slug, number)
+        version = (
+            latest_version(session, rubric, published_only=True)
+            if number is None
+            else get_version(session, slug, number)
+        )
         text = dump_rubric_text(file_document(version), "json" if as_json else "yaml")
     with click.open_file(output, "w", encoding="utf-8") as out:
         out.write(text)
@@ -190,24 +206,57 @@ def projects():
 @click.argument("name")
 @click.option("--rubric", "rubric_slug", required=True, help="Rubric slug (load it first).")
 @click.option("--overlap", default=3, show_default=True, help="Judgments wanted per item.")
-@click.option("--pin-version", type=int, default=None, help="Pin a rubric version; default: follow the latest published.")
-@click.option("--gold-rate", type=float, default=0.0, show_default=True, help="Share of items shown that are gold checks.")
-@click.option("--qualification", "qualification_items", type=int, default=0, show_default=True,
-              help="Gold items a new rater answers before live work.")
-@click.option("--min-accuracy", type=float, default=0.0, show_default=True, help="Share of the qualification set to get right.")
+@click.option(
+    "--pin-version", type=int, default=None, help="Pin a rubric version; default: follow the latest published."
+)
+@click.option(
+    "--gold-rate", type=float, default=0.0, show_default=True, help="Share of items shown that are gold checks."
+)
+@click.option(
+    "--qualification",
+    "qualification_items",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Gold items a new rater answers before live work.",
+)
+@click.option(
+    "--min-accuracy", type=float, default=0.0, show_default=True, help="Share of the qualification set to get right."
+)
 @click.option("--silent-gold", is_flag=True, help="Do not show raters the expected answer when they miss a gold item.")
-@click.option("--repeat-rate", type=float, default=0.0, show_default=True,
-              help="Share of items shown again later with sides swapped (a consistency check).")
-def projects_create(name: str, rubric_slug: str, overlap: int, pin_version: int | None, gold_rate: float,
-                    qualification_items: int, min_accuracy: float, silent_gold: bool, repeat_rate: float):
+@click.option(
+    "--repeat-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of items shown again later with sides swapped (a consistency check).",
+)
+def projects_create(
+    name: str,
+    rubric_slug: str,
+    overlap: int,
+    pin_version: int | None,
+    gold_rate: float,
+    qualification_items: int,
+    min_accuracy: float,
+    silent_gold: bool,
+    repeat_rate: float,
+):
     """Create a project NAME rated with a rubric."""
     from ..services.projects import create_project
 
     with open_session() as session:
         project = create_project(
-            session, name, rubric_slug, overlap_k=overlap, pin_version=pin_version, gold_rate=gold_rate,
-            qualification_items=qualification_items, qualification_min_accuracy=min_accuracy,
-            gold_feedback=not silent_gold, repeat_rate=repeat_rate,
+            session,
+            name,
+            rubric_slug,
+            overlap_k=overlap,
+            pin_version=pin_version,
+            gold_rate=gold_rate,
+            qualification_items=qualification_items,
+            qualification_min_accuracy=min_accuracy,
+            gold_feedback=not silent_gold,
+            repeat_rate=repeat_rate,
         )
         click.echo(f"created project {project.id} {project.name!r} ({project.task_kind.value}, overlap {overlap})")
 
@@ -220,7 +269,9 @@ def projects_list():
     with open_session() as session:
         for project in list_projects(session):
             p = project_progress(session, project)
-            click.echo(f"{project.id:>4}  {project.name}  items={p.items}  judgments={p.judgments}/{p.target_judgments}")
+            click.echo(
+                f"{project.id:>4}  {project.name}  items={p.items}  judgments={p.judgments}/{p.target_judgments}"
+            )
 
 
 @projects.command("honeypots")
@@ -236,4 +287,3 @@ def projects_honeypots(project: str, count: int, seed: int):
         report = generate_honeypots(session, resolve_project(session, project), count, seed)
     methods = ", ".join(f"{n} {m}" for m, n in report.by_method.items() if n)
     click.echo(f"added {report.created} honeypot(s) ({methods or 'none'}); {report.existing} already present")
-

@@ -17,7 +17,9 @@ from . import calibration_thresholds, main, open_session, user_input
 @main.command("alpha")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--level", type=click.Choice(["nominal", "ordinal", "interval", "ratio"]), required=True)
-@click.option("--bootstrap", "n_resamples", default=0, show_default=True, help="Bootstrap resamples for a 95% CI (0 = none).")
+@click.option(
+    "--bootstrap", "n_resamples", default=0, show_default=True, help="Bootstrap resamples for a 95% CI (0 = none)."
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def alpha_command(file: str, level: str, n_resamples: int, seed: int, as_json: bool):
@@ -49,7 +51,9 @@ def alpha_command(file: str, level: str, n_resamples: int, seed: int, as_json: b
         return
     alpha_text = "undefined" if result.alpha is None else f"{result.alpha:.4f}"
     click.echo(f"Krippendorff's alpha ({level}) = {alpha_text}")
-    click.echo(f"  {len(table.raters)} raters, {result.n_units} pairable units, {result.n_values} values, {result.n_units_dropped} unit(s) with < 2 values left out")
+    click.echo(
+        f"  {len(table.raters)} raters, {result.n_units} pairable units, {result.n_values} values, {result.n_units_dropped} unit(s) with < 2 values left out"
+    )
     if result.ci_low is not None:
         click.echo(f"  95% CI [{result.ci_low:.4f}, {result.ci_high:.4f}] ({result.method})")
 
@@ -84,7 +88,9 @@ def agreement_command(project: str, n_resamples: int, as_json: bool):
     for row in rows:
         alpha = "n/a" if row["alpha"] is None else f"{row['alpha']:.3f}"
         ci = "" if row["ci_low"] is None else f" [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-        click.echo(f"{row['question']:<24} v{row['rubric_version']}  {row['level']:<8} alpha={alpha}{ci}  units={row['units']}")
+        click.echo(
+            f"{row['question']:<24} v{row['rubric_version']}  {row['level']:<8} alpha={alpha}{ci}  units={row['units']}"
+        )
 
 
 @main.command("raters")
@@ -100,7 +106,10 @@ def raters_command(project: str, question: str | None, as_json: bool):
     with open_session() as session:
         report = rater_calibration(session, resolve_project(session, project), question, thresholds)
     if as_json:
-        rows = [{**jsonable(r.calibration), "rater": r.name, "user_id": r.user_id, "machine": r.is_machine} for r in report.rows]
+        rows = [
+            {**jsonable(r.calibration), "rater": r.name, "user_id": r.user_id, "machine": r.is_machine}
+            for r in report.rows
+        ]
         click.echo(json.dumps({"question": report.question.key, "raters": rows}))
         return
     click.echo(f"question {report.question.key} ({report.question.level.value}); worst first")
@@ -134,7 +143,9 @@ def leaderboard_command(project: str, question: str | None, n_resamples: int, as
             continue
         click.echo(f"{title} (question {board.question_id}; log-strength, 95% CI):")
         for i, model in enumerate(lb.models):
-            click.echo(f"  #{int(lb.rank[i]):<3} {model:<24} {lb.strength[i]:+.3f}  [{lb.ci_low[i]:+.3f}, {lb.ci_high[i]:+.3f}]")
+            click.echo(
+                f"  #{int(lb.rank[i]):<3} {model:<24} {lb.strength[i]:+.3f}  [{lb.ci_low[i]:+.3f}, {lb.ci_high[i]:+.3f}]"
+            )
     if board.human_vs_machine and board.human_vs_machine.share is not None:
         hm = board.human_vs_machine
         click.echo(f"humans vs machines on {hm.n_items} shared items: agreement {hm.share:.0%}, kappa {hm.kappa:.3f}")

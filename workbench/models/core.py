@@ -127,9 +127,7 @@ class Rubric(Base):
     title: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    versions: Mapped[list[RubricVersion]] = relationship(
-        back_populates="rubric", order_by="RubricVersion.number"
-    )
+    versions: Mapped[list[RubricVersion]] = relationship(back_populates="rubric", order_by="RubricVersion.number")
 
 
 class RubricVersion(Base):
@@ -180,9 +178,7 @@ class Project(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (
-        UniqueConstraint("project_id", "external_id"),
-    )
+    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

@@ -58,7 +58,10 @@ def text_diff(old: str, new: str) -> tuple[LinePair, ...]:
     rows: list[LinePair] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "equal":
-            rows += [LinePair("equal", i + 1, j + 1, (Span(a[i], False),), (Span(b[j], False),)) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
+            rows += [
+                LinePair("equal", i + 1, j + 1, (Span(a[i], False),), (Span(b[j], False),))
+                for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            ]
             continue
         n = max(i2 - i1, j2 - j1)
         for k in range(n):
@@ -145,7 +148,9 @@ def _space_reasons(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
         if a[key] != b[key]:
             if key == "options":
                 gone, added = sorted(set(a[key]) - set(b[key])), sorted(set(b[key]) - set(a[key]))
-                parts = ([f"removed {', '.join(gone)}"] if gone else []) + ([f"added {', '.join(added)}"] if added else [])
+                parts = ([f"removed {', '.join(gone)}"] if gone else []) + (
+                    [f"added {', '.join(added)}"] if added else []
+                )
                 reasons.append("options " + "; ".join(parts))
             else:
                 reasons.append(f"{key.replace('_', ' ')} {_shown(a[key])} → {_shown(b[key])}")
@@ -203,9 +208,27 @@ def question_diff(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> tuple[Que
         elif q["id"] in renamed:
             out.append(_compare(renamed[q["id"]], q, "renamed"))
         else:
-            out.append(QuestionChange("added", None, q["id"], q["type"], q.get("label", q["id"]), tuple(FieldChange(k, None, v) for k, v in _flat(q).items())))
+            out.append(
+                QuestionChange(
+                    "added",
+                    None,
+                    q["id"],
+                    q["type"],
+                    q.get("label", q["id"]),
+                    tuple(FieldChange(k, None, v) for k, v in _flat(q).items()),
+                )
+            )
     for q in removed:
-        out.append(QuestionChange("removed", q["id"], None, q["type"], q.get("label", q["id"]), tuple(FieldChange(k, v, None) for k, v in _flat(q).items())))
+        out.append(
+            QuestionChange(
+                "removed",
+                q["id"],
+                None,
+                q["type"],
+                q.get("label", q["id"]),
+                tuple(FieldChange(k, v, None) for k, v in _flat(q).items()),
+            )
+        )
     return tuple(out)
 
 
@@ -235,6 +258,9 @@ def rubric_diff(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> RubricDiff:
         if old_doc.get(key) != new_doc.get(key)
     )
     questions = question_diff(old_doc, new_doc)
-    counts = {kind: sum(1 for q in questions if q.kind == kind) for kind in ("added", "removed", "renamed", "changed", "unchanged")}
+    counts = {
+        kind: sum(1 for q in questions if q.kind == kind)
+        for kind in ("added", "removed", "renamed", "changed", "unchanged")
+    }
     counts["meaning"] = sum(1 for q in questions if q.meaning_change)
     return RubricDiff(header, text_diff(old_doc["guidelines"], new_doc["guidelines"]), questions, counts)

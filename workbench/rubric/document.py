@@ -46,12 +46,14 @@ def _schema_errors(doc: Any) -> list[FieldError]:
         leaves = [e for e in error.context] if error.context else [error]
         for leaf in leaves or [error]:
             found.append(FieldError(_pointer(leaf.absolute_path), leaf.message))
+
     # An "unevaluated properties" complaint is noise when a deeper error made the branch
     # that declares those properties fail; keep only the deeper error then.
     def explained(noise: FieldError) -> bool:
         prefix = noise.location.rstrip("/") + "/"
         return any(
-            e is not noise and not e.message.startswith("Unevaluated properties")
+            e is not noise
+            and not e.message.startswith("Unevaluated properties")
             and (e.location == noise.location or e.location.startswith(prefix))
             for e in found
         )
@@ -67,7 +69,9 @@ def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
     for index, q in enumerate(questions):
         where = f"/questions/{index}"
         if q["id"] in seen:
-            errors.append(FieldError(f"{where}/id", f"duplicate question id {q['id']!r} (also at /questions/{seen[q['id']]})"))
+            errors.append(
+                FieldError(f"{where}/id", f"duplicate question id {q['id']!r} (also at /questions/{seen[q['id']]})")
+            )
         seen.setdefault(q["id"], index)
         kind = q["type"]
         if kind == "likert":
@@ -75,7 +79,9 @@ def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
                 errors.append(FieldError(f"{where}/max", f"max ({q['max']}) must be greater than min ({q['min']})"))
             for key in q.get("anchors", {}):
                 if not q["min"] <= int(key) <= q["max"]:
-                    errors.append(FieldError(f"{where}/anchors/{key}", f"anchor {key} is outside {q['min']}..{q['max']}"))
+                    errors.append(
+                        FieldError(f"{where}/anchors/{key}", f"anchor {key} is outside {q['min']}..{q['max']}")
+                    )
             if q.get("per_response") and doc["task_kind"] != "pairwise":
                 errors.append(FieldError(f"{where}/per_response", "per_response needs task_kind pairwise"))
         if kind == "pairwise":
@@ -84,7 +90,9 @@ def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
             strength = q.get("strength")
             for key in (strength or {}).get("labels", {}):
                 if not 1 <= int(key) <= strength["max"]:
-                    errors.append(FieldError(f"{where}/strength/labels/{key}", f"label {key} is outside 1..{strength['max']}"))
+                    errors.append(
+                        FieldError(f"{where}/strength/labels/{key}", f"label {key} is outside 1..{strength['max']}")
+                    )
         if kind == "categorical":
             values = [o["value"] for o in q["options"]]
             if len(set(values)) != len(values):
@@ -96,7 +104,11 @@ def _rule_errors(doc: dict[str, Any]) -> list[FieldError]:
         for number, example in enumerate(q.get("examples", [])):
             problem = answer_problem(q, example["answer"])
             if problem:
-                errors.append(FieldError(f"{where}/examples/{number}/answer", f"the example answer does not fit the question: {problem}"))
+                errors.append(
+                    FieldError(
+                        f"{where}/examples/{number}/answer", f"the example answer does not fit the question: {problem}"
+                    )
+                )
     if doc["task_kind"] == "pairwise" and not any(q["type"] == "pairwise" for q in questions):
         errors.append(FieldError("/questions", "a pairwise rubric needs at least one pairwise question"))
     return errors
@@ -135,10 +147,17 @@ def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: s
         allowed = list(question_from_dict(other).choices)
         bad = [v for v in values if v not in allowed]
         if bad:
-            return [FieldError(f"{where}/{test}", f"{bad[0]!r} is not a choice of {other['id']!r} ({', '.join(allowed)})")]
+            return [
+                FieldError(f"{where}/{test}", f"{bad[0]!r} is not a choice of {other['id']!r} ({', '.join(allowed)})")
+            ]
         return []
     if kind == "text" or (kind == "likert" and other.get("per_response")):
-        return [FieldError(f"{where}/question", f"cannot depend on {other['id']!r} ({kind}{', per response' if other.get('per_response') else ''})")]
+        return [
+            FieldError(
+                f"{where}/question",
+                f"cannot depend on {other['id']!r} ({kind}{', per response' if other.get('per_response') else ''})",
+            )
+        ]
     probe = dict(other, multiple=False) if kind == "categorical" else other
     for value in values:
         problem = answer_problem(probe, value)

@@ -65,7 +65,9 @@ def place_errors(errors: Sequence[FieldError]) -> dict[str, tuple[FieldError, ..
     return {k: tuple(v) for k, v in placed.items()}
 
 
-def document_from_form(base: Mapping[str, Any], fields: Mapping[str, str], question_boxes: Sequence[str]) -> tuple[dict[str, Any], list[str], list[FieldError]]:
+def document_from_form(
+    base: Mapping[str, Any], fields: Mapping[str, str], question_boxes: Sequence[str]
+) -> tuple[dict[str, Any], list[str], list[FieldError]]:
     """(document, kept question boxes, parse errors). Blank question boxes are dropped."""
     document: dict[str, Any] = {"slug": base["slug"]}
     for key in HEADER_FIELDS:
@@ -85,7 +87,9 @@ def document_from_form(base: Mapping[str, Any], fields: Mapping[str, str], quest
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            errors.append(FieldError(f"/questions/{index}", f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"))
+            errors.append(
+                FieldError(f"/questions/{index}", f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}")
+            )
             parsed = {}
         if not isinstance(parsed, dict):
             if parsed != {}:

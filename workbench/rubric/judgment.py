@@ -84,8 +84,10 @@ def validate_judgment(document: Any, answers: Any, sha256: str | None = None) ->
     """Raise ``JudgmentInvalid`` with one ``FieldError`` per problem (JSON pointer + message)."""
     # A published version's hash fixes its content, so its validator is built once; a draft
     # (no hash yet) is validated from scratch.
-    validator = _validator_for(document, sha256) if sha256 and not sha256.startswith("draft") else (
-        jsonschema.Draft202012Validator(judgment_schema(document))
+    validator = (
+        _validator_for(document, sha256)
+        if sha256 and not sha256.startswith("draft")
+        else (jsonschema.Draft202012Validator(judgment_schema(document)))
     )
     found = sorted(validator.iter_errors(answers), key=lambda e: list(e.absolute_path))
     if not found:

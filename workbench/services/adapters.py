@@ -126,7 +126,11 @@ def split_pair(chosen: str, rejected: str) -> tuple[str, str, str]:
         if cut < 0:
             cut = 0
     prompt = chosen[:cut]
-    return prompt, chosen[cut:].removeprefix(_ASSISTANT).lstrip(" "), rejected[cut:].removeprefix(_ASSISTANT).lstrip(" ")
+    return (
+        prompt,
+        chosen[cut:].removeprefix(_ASSISTANT).lstrip(" "),
+        rejected[cut:].removeprefix(_ASSISTANT).lstrip(" "),
+    )
 
 
 def _hh_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
@@ -140,7 +144,11 @@ def _hh_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 yield number, None, f"not a JSON line ({exc})"
                 continue
-            if not isinstance(record, dict) or not isinstance(record.get("chosen"), str) or not isinstance(record.get("rejected"), str):
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get("chosen"), str)
+                or not isinstance(record.get("rejected"), str)
+            ):
                 yield number, None, "an HH record needs chosen and rejected transcripts"
                 continue
             yield number, record, None

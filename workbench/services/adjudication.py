@@ -68,7 +68,9 @@ def parse_rule(text: str | None) -> DisagreementRule:
     match = re.fullmatch(r"spread>(\d+(?:\.\d+)?)", text)
     if match:
         return DisagreementRule("spread", float(match.group(1)))
-    raise InvalidInput("unknown disagreement rule", [FieldError("rule", "use no-majority, any or spread>N (e.g. spread>2)")])
+    raise InvalidInput(
+        "unknown disagreement rule", [FieldError("rule", "use no-majority, any or spread>N (e.g. spread>2)")]
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -159,7 +161,9 @@ def disagreement_queue(
     decided = {
         a.item_id: a
         for a in session.scalars(
-            select(Adjudication).where(Adjudication.project_id == project.id, Adjudication.question_id == question.question_id)
+            select(Adjudication).where(
+                Adjudication.project_id == project.id, Adjudication.question_id == question.question_id
+            )
         )
     }
     by_item = _live_answers(session, project, question.question_id)
@@ -215,7 +219,9 @@ class AdjudicationCase:
     existing: Adjudication | None
 
 
-def adjudication_case(session: Session, project: Project, item_id: int, question_id: str | None = None) -> AdjudicationCase:
+def adjudication_case(
+    session: Session, project: Project, item_id: int, question_id: str | None = None
+) -> AdjudicationCase:
     item = session.get(Item, item_id)
     if item is None or item.project_id != project.id:
         raise NotFound(f"no item {item_id} in this project")
@@ -226,9 +232,7 @@ def adjudication_case(session: Session, project: Project, item_id: int, question
     question = questions.question(question_id)
     names = rater_pseudonyms(session, project)
     judgments = session.scalars(
-        select(Judgment)
-        .where(Judgment.item_id == item.id, Judgment.superseded_by_id.is_(None))
-        .order_by(Judgment.id)
+        select(Judgment).where(Judgment.item_id == item.id, Judgment.superseded_by_id.is_(None)).order_by(Judgment.id)
     ).all()
     views = []
     for j in judgments:
@@ -237,8 +241,14 @@ def adjudication_case(session: Session, project: Project, item_id: int, question
         others = tuple(
             (q.label, q.words(j.answers[q.id])) for q in asked.answerable if q.id != question_id and q.id in j.answers
         )
-        views.append(JudgmentView(names.get(j.rater_id, "R?"), question.words(j.answers.get(question_id)), others, "\n\n".join(texts)))
-    existing = session.scalar(select(Adjudication).where(Adjudication.item_id == item.id, Adjudication.question_id == question_id))
+        views.append(
+            JudgmentView(
+                names.get(j.rater_id, "R?"), question.words(j.answers.get(question_id)), others, "\n\n".join(texts)
+            )
+        )
+    existing = session.scalar(
+        select(Adjudication).where(Adjudication.item_id == item.id, Adjudication.question_id == question_id)
+    )
     return AdjudicationCase(project, item, version, question, tuple(views), existing)
 
 
@@ -326,12 +336,18 @@ class AdjudicationCounts:
 
 def adjudication_counts(session: Session, project: Project, rule: DisagreementRule | None = None) -> AdjudicationCounts:
     queue = disagreement_queue(session, project, None, rule)
-    promoted = session.scalar(
-        select(func.count(func.distinct(Adjudication.item_id))).where(
-            Adjudication.project_id == project.id, Adjudication.promoted_to_gold.is_(True)
+    promoted = (
+        session.scalar(
+            select(func.count(func.distinct(Adjudication.item_id))).where(
+                Adjudication.project_id == project.id, Adjudication.promoted_to_gold.is_(True)
+            )
         )
-    ) or 0
-    adjudicated = session.scalar(
-        select(func.count(func.distinct(Adjudication.item_id))).where(Adjudication.project_id == project.id)
-    ) or 0
+        or 0
+    )
+    adjudicated = (
+        session.scalar(
+            select(func.count(func.distinct(Adjudication.item_id))).where(Adjudication.project_id == project.id)
+        )
+        or 0
+    )
     return AdjudicationCounts(len(queue.open), int(adjudicated), int(promoted))

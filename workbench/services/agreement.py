@@ -65,7 +65,9 @@ def value_count_rows(session: Session, project: Project, version: RubricVersion,
         yield item_id, (None if code is None else index.get(code)), count
 
 
-def project_agreement(session: Session, project: Project, n_resamples: int = 1000, seed: int = 0) -> list[QuestionAlpha]:
+def project_agreement(
+    session: Session, project: Project, n_resamples: int = 1000, seed: int = 0
+) -> list[QuestionAlpha]:
     """Alpha with a bootstrap CI for every measurable question of every version used."""
     version_ids = session.scalars(
         select(Judgment.rubric_version_id).where(Judgment.project_id == project.id).distinct()

@@ -120,8 +120,15 @@ def judgment_table(session: Session, project: Project, question: MeasuredQuestio
         if duration is not None:
             seconds[i] = duration / 1000.0
     table = JudgmentTable(
-        rater=rater, unit=unit, value=value, gold=gold, left_pick=left, is_tie=tie, is_choice=choice_made,
-        seconds=seconds, order=sequence,
+        rater=rater,
+        unit=unit,
+        value=value,
+        gold=gold,
+        left_pick=left,
+        is_tie=tie,
+        is_choice=choice_made,
+        seconds=seconds,
+        order=sequence,
     )
     return table, rater_ids
 
@@ -173,11 +180,15 @@ def with_spot_checks(session: Session, project: Project, rows: tuple[RaterRow, .
     for row in rows:
         correct, reviewed = tally.get(row.user_id, (0, 0))
         gold = row.calibration.gold
-        out.append(replace(
-            row,
-            spot_checks=wilson_interval(correct, reviewed) if reviewed else None,
-            accuracy=wilson_interval(gold.successes + correct, gold.trials + reviewed) if gold.trials + reviewed else None,
-        ))
+        out.append(
+            replace(
+                row,
+                spot_checks=wilson_interval(correct, reviewed) if reviewed else None,
+                accuracy=wilson_interval(gold.successes + correct, gold.trials + reviewed)
+                if gold.trials + reviewed
+                else None,
+            )
+        )
     return tuple(out)
 
 

@@ -85,9 +85,16 @@ def compare_raters(
         y.append(index[cb])
         if ca != cb:
             disagreements.append(
-                Disagreement(item_id, external[item_id], question.question.words(pair[rater_a_id]), question.question.words(pair[rater_b_id]))
+                Disagreement(
+                    item_id,
+                    external[item_id],
+                    question.question.words(pair[rater_a_id]),
+                    question.question.words(pair[rater_b_id]),
+                )
             )
-    result = two_rater_agreement(np.array(x, dtype=np.int64), np.array(y, dtype=np.int64), question.value_domain, question.level)
+    result = two_rater_agreement(
+        np.array(x, dtype=np.int64), np.array(y, dtype=np.int64), question.value_domain, question.level
+    )
     return RaterComparison(
         question=question,
         questions=tuple(measured_questions(document)),
@@ -97,4 +104,3 @@ def compare_raters(
         result=result,
         disagreements=tuple(disagreements),
     )
-

@@ -76,12 +76,16 @@ def error_analysis(
         return None
     qid = question.id
     versions = [
-        v.id for v in session.scalars(select(RubricVersion).where(RubricVersion.rubric_id == project.rubric_id))
+        v.id
+        for v in session.scalars(select(RubricVersion).where(RubricVersion.rubric_id == project.rubric_id))
         if Questions.of(v.document).get(qid) is not None
     ]
     single = (
-        select(Response.item_id).join(Item, Item.id == Response.item_id)
-        .where(Item.project_id == project.id).group_by(Response.item_id).having(func.count() == 1)
+        select(Response.item_id)
+        .join(Item, Item.id == Response.item_id)
+        .where(Item.project_id == project.id)
+        .group_by(Response.item_id)
+        .having(func.count() == 1)
     )
     rows = session.execute(
         select(Judgment.item_id, Judgment.answers[qid], Response.model, Item.external_id, Item.prompt)

@@ -49,8 +49,13 @@ def flag_item(
     if lease.completed_at is not None:
         raise Conflict("this item was already submitted")
     flag = ItemFlag(
-        project_id=lease.project_id, item_id=lease.item_id, rater_id=rater.id, lease_id=lease.id,
-        kind=kind, reason=reason, created_at=now,
+        project_id=lease.project_id,
+        item_id=lease.item_id,
+        rater_id=rater.id,
+        lease_id=lease.id,
+        kind=kind,
+        reason=reason,
+        created_at=now,
     )
     session.add(flag)
     lease.completed_at = now

@@ -36,7 +36,9 @@ class GoldMiss:
     given: str
 
 
-def gold_misses(document: Any, gold_answer: Mapping[str, Any] | None, canonical_answers: Mapping[str, Any]) -> list[str]:
+def gold_misses(
+    document: Any, gold_answer: Mapping[str, Any] | None, canonical_answers: Mapping[str, Any]
+) -> list[str]:
     """Ids of the gold questions the (canonical) answers got wrong; empty when all are right."""
     questions = Questions.of(document)
     return [
@@ -96,9 +98,12 @@ def qualification(session: Session, project: Project, rater: User) -> Qualificat
     """Where the rater stands on the project's qualification set."""
     if project.qualification_items <= 0:
         return Qualification(QualificationState.NOT_REQUIRED, 0)
-    n_gold = session.scalar(
-        select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.is_gold.is_(True))
-    ) or 0
+    n_gold = (
+        session.scalar(
+            select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.is_gold.is_(True))
+        )
+        or 0
+    )
     needed = min(project.qualification_items, n_gold)
     if needed == 0:
         return Qualification(QualificationState.NOT_REQUIRED, 0)

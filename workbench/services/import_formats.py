@@ -96,7 +96,7 @@ def _decode(line: bytes) -> tuple[str | None, str | None]:
     try:
         return line.decode("utf-8"), None
     except UnicodeDecodeError as exc:
-        return None, f"not valid UTF-8 (byte {exc.start + 1} of the line: {line[exc.start:exc.start + 1]!r})"
+        return None, f"not valid UTF-8 (byte {exc.start + 1} of the line: {line[exc.start : exc.start + 1]!r})"
 
 
 def jsonl_rows(fh: IO[bytes], progress: Progress | None = None) -> Iterator[SourceRow]:
@@ -128,7 +128,9 @@ def text_lines_as_rows(lines) -> Iterator[SourceRow]:
                 continue
             line = text
         if len(line) > MAX_LINE_BYTES:
-            yield SourceRow(number, None, ("", f"the line is {_mb(len(line))} long; the limit is {_mb(MAX_LINE_BYTES)} per line"))
+            yield SourceRow(
+                number, None, ("", f"the line is {_mb(len(line))} long; the limit is {_mb(MAX_LINE_BYTES)} per line")
+            )
             continue
         if not line.strip():
             continue
@@ -176,7 +178,9 @@ def flat_to_row(flat: dict[str, Any], number: int) -> tuple[dict[str, Any] | Non
                 response[part] = value
         responses.append(response)
     unknown_response_columns = [
-        k for k in flat if k.startswith("response_") and k not in {f"response_{n}{s}" for n in (1, 2) for s in ("", "_id", "_model")}
+        k
+        for k in flat
+        if k.startswith("response_") and k not in {f"response_{n}{s}" for n in (1, 2) for s in ("", "_id", "_model")}
     ]
     for k in unknown_response_columns:
         errors.append((k, f"unknown column {k!r}; response columns are response_1/2 with _id and _model"))
@@ -215,7 +219,14 @@ def csv_rows(fh: IO[bytes], progress: Progress | None = None, flat: bool = True)
             yield SourceRow(reader.line_num, None, ("", f"not valid CSV ({exc})"))
             return
         first, previous = previous + 1, reader.line_num
-        problem = next((bad_lines.get(n) or long_lines.get(n) for n in range(first, previous + 1) if n in bad_lines or n in long_lines), None)
+        problem = next(
+            (
+                bad_lines.get(n) or long_lines.get(n)
+                for n in range(first, previous + 1)
+                if n in bad_lines or n in long_lines
+            ),
+            None,
+        )
         if problem:
             yield SourceRow(first, None, ("", problem))
             continue
@@ -259,7 +270,9 @@ def parquet_rows(path: Path, progress: Progress | None = None, batch_rows: int =
                 progress(batch.num_rows)
 
 
-def open_source(path: str | Path, fmt: str | None = None, progress: Progress | None = None, flat_csv: bool = True) -> Source:
+def open_source(
+    path: str | Path, fmt: str | None = None, progress: Progress | None = None, flat_csv: bool = True
+) -> Source:
     """Open an import file; ``fmt`` defaults to a guess from the file name."""
     path = Path(path)
     fmt = fmt or guess_format(path)

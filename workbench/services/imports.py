@@ -107,7 +107,12 @@ def _quick_ok(row: Any) -> bool:
             return False
     elif type(prompt) is list and prompt:
         for m in prompt:
-            if type(m) is not dict or m.keys() != {"role", "content"} or m["role"] not in _ROLES or type(m["content"]) is not str:
+            if (
+                type(m) is not dict
+                or m.keys() != {"role", "content"}
+                or m["role"] not in _ROLES
+                or type(m["content"]) is not str
+            ):
                 return False
     else:
         return False
@@ -177,13 +182,26 @@ def check_rows(
         if not errors:
             external_id = str(row["id"])
             if external_id in seen:
-                errors.append(RowError(item.number, "id", f"id {external_id!r} already appears on {unit} {seen[external_id]}", unit))
+                errors.append(
+                    RowError(
+                        item.number, "id", f"id {external_id!r} already appears on {unit} {seen[external_id]}", unit
+                    )
+                )
             else:
                 seen[external_id] = item.number
         yield item.number, (None if errors else row), errors
 
 
-_ITEM_COLUMNS = ("project_id", "external_id", "prompt", "metadata", "is_gold", "gold_answer", "gold_rationale", "created_at")
+_ITEM_COLUMNS = (
+    "project_id",
+    "external_id",
+    "prompt",
+    "metadata",
+    "is_gold",
+    "gold_answer",
+    "gold_rationale",
+    "created_at",
+)
 _RESPONSE_COLUMNS = ("item_id", "position", "external_id", "model", "text", "metadata")
 _JSON_COLUMNS = {"prompt", "metadata", "gold_answer"}
 
@@ -229,7 +247,9 @@ def _insert(session: Session, project: Project, batch: list[dict[str, Any]]) -> 
     connection.exec_driver_sql(_insert_sql(session, "items", _ITEM_COLUMNS), item_rows)
     ids = dict(
         session.execute(
-            select(Item.external_id, Item.id).where(Item.project_id == project.id, Item.external_id.in_([r[1] for r in item_rows]))
+            select(Item.external_id, Item.id).where(
+                Item.project_id == project.id, Item.external_id.in_([r[1] for r in item_rows])
+            )
         ).all()
     )
     response_rows = []

@@ -112,7 +112,12 @@ def _canonical(answers: dict[str, Any], pairwise: set[str], responses: dict[str,
         else:
             known = ", ".join(sorted(responses)) or "none"
             errors.append(
-                RowError(number, f"answers/{qid}/choice", f"{choice!r} is neither A, B, tie nor a response id of the item ({known})", unit)
+                RowError(
+                    number,
+                    f"answers/{qid}/choice",
+                    f"{choice!r} is neither A, B, tie nor a response id of the item ({known})",
+                    unit,
+                )
             )
     return out
 
@@ -167,9 +172,13 @@ def import_judgments(
             if not isinstance(item_id, str | int) or isinstance(item_id, bool):
                 row_errors.append(RowError(number, "item_id", "item_id must be a string or an integer", unit))
             elif str(item_id) not in items.ids:
-                row_errors.append(RowError(number, "item_id", f"no item {str(item_id)[:200]!r} in project {project.name!r}", unit))
+                row_errors.append(
+                    RowError(number, "item_id", f"no item {str(item_id)[:200]!r} in project {project.name!r}", unit)
+                )
         if "rater" in row and (not isinstance(rater, str) or not rater.strip() or len(rater) > 200):
-            row_errors.append(RowError(number, "rater", "rater must be a non-empty string of at most 200 characters", unit))
+            row_errors.append(
+                RowError(number, "rater", "rater must be a non-empty string of at most 200 characters", unit)
+            )
         if isinstance(answers, str) and answers.strip().startswith("{"):
             try:
                 answers = load_json(answers)  # CSV cells hold JSON text
@@ -192,7 +201,9 @@ def import_judgments(
             row_errors.append(RowError(number, "duration_ms", "duration_ms must be a whole number >= 0", unit))
         if not row_errors:
             item_pk = items.ids[str(item_id)]
-            answers = _canonical(normalize_answers(answers), pairwise, items.responses.get(item_pk, {}), row_errors, number, unit)
+            answers = _canonical(
+                normalize_answers(answers), pairwise, items.responses.get(item_pk, {}), row_errors, number, unit
+            )
             if not row_errors:
                 try:
                     validate_judgment(document, answers, version.content_sha256)
@@ -202,12 +213,15 @@ def import_judgments(
             if not row_errors and key in seen:
                 first, index = seen[key]
                 if repeats == "refuse":
-                    row_errors.append(RowError(
-                        number, "rater",
-                        f"{rater!r} already judged item {item_id!r} on {unit} {first}; to import repeated rows, "
-                        "choose --repeats keep-first, keep-last or as-repeats",
-                        unit,
-                    ))
+                    row_errors.append(
+                        RowError(
+                            number,
+                            "rater",
+                            f"{rater!r} already judged item {item_id!r} on {unit} {first}; to import repeated rows, "
+                            "choose --repeats keep-first, keep-last or as-repeats",
+                            unit,
+                        )
+                    )
                 else:
                     if repeats == "keep-last":
                         accepted[index] = (item_pk, rater.strip(), answers, submitted, duration)
@@ -231,15 +245,19 @@ def import_judgments(
 
     with session.begin_nested():
         users = _external_raters(session, {name for _, name, _, _, _ in accepted}, machines)
-        live = set(
-            session.execute(
-                select(Judgment.item_id, Judgment.rater_id).where(
-                    Judgment.project_id == project.id,
-                    Judgment.superseded_by_id.is_(None),
-                    Judgment.rater_id.in_([u.id for u in users.values()]),
-                )
-            ).all()
-        ) if users else set()
+        live = (
+            set(
+                session.execute(
+                    select(Judgment.item_id, Judgment.rater_id).where(
+                        Judgment.project_id == project.id,
+                        Judgment.superseded_by_id.is_(None),
+                        Judgment.rater_id.in_([u.id for u in users.values()]),
+                    )
+                ).all()
+            )
+            if users
+            else set()
+        )
         rows, duplicates = [], 0
         for item_pk, name, answers, submitted, duration in accepted:
             rater_id = users[name].id
@@ -270,12 +288,18 @@ def import_judgments(
     session.flush()
     created = sum(1 for u in users.values() if getattr(u, "_created_now", False))
     return JudgmentImportReport(
-        imported=len(rows), duplicates=duplicates, raters_created=created, rejected=tuple(errors),
-        repeats_stored=stored, repeats_dropped=dropped + skipped,
+        imported=len(rows),
+        duplicates=duplicates,
+        raters_created=created,
+        rejected=tuple(errors),
+        repeats_stored=stored,
+        repeats_dropped=dropped + skipped,
     )
 
 
-def _store_repeats(session: Session, project: Project, version_id: int, users: dict[str, User], later) -> tuple[int, int]:
+def _store_repeats(
+    session: Session, project: Project, version_id: int, users: dict[str, User], later
+) -> tuple[int, int]:
     """Store the second row of each repeated (rater, item) as a repeat of the live judgment.
 
     Returns (stored, skipped); a judgment that already has a repeat keeps it (skipped).
@@ -291,18 +315,32 @@ def _store_repeats(session: Session, project: Project, version_id: int, users: d
             )
         )
     }
-    taken = set(session.scalars(select(RepeatJudgment.original_id).where(RepeatJudgment.original_id.in_(list(originals.values())))))
+    taken = set(
+        session.scalars(
+            select(RepeatJudgment.original_id).where(RepeatJudgment.original_id.in_(list(originals.values())))
+        )
+    )
     rows = []
     for (item_pk, name), (answers, submitted, duration) in later.items():
         original = originals[(item_pk, users[name].id)]
         if original in taken:
             continue
         key = hashlib.sha256(f"{project.id}:{item_pk}:{name}:repeat".encode()).hexdigest()[:40]
-        rows.append({
-            "project_id": project.id, "item_id": item_pk, "rater_id": users[name].id, "original_id": original,
-            "rubric_version_id": version_id, "lease_id": None, "answers": answers, "display_order": [],
-            "submitted_at": submitted, "duration_ms": duration, "idempotency_key": "import:" + key,
-        })
+        rows.append(
+            {
+                "project_id": project.id,
+                "item_id": item_pk,
+                "rater_id": users[name].id,
+                "original_id": original,
+                "rubric_version_id": version_id,
+                "lease_id": None,
+                "answers": answers,
+                "display_order": [],
+                "submitted_at": submitted,
+                "duration_ms": duration,
+                "idempotency_key": "import:" + key,
+            }
+        )
     for start in range(0, len(rows), 5000):
         session.execute(insert(RepeatJudgment), rows[start : start + 5000])
     return len(rows), len(later) - len(rows)
@@ -316,7 +354,9 @@ def _external_raters(session: Session, names: set[str], machines: set[str] = fro
     for email, name in sorted(emails.items()):
         user = found.get(email)
         if user is None:
-            user = User(email=email, name=name[:200], role=Role.RATER, password_hash=None, active=False, is_machine=False)
+            user = User(
+                email=email, name=name[:200], role=Role.RATER, password_hash=None, active=False, is_machine=False
+            )
             session.add(user)
             user._created_now = True
         if name in machines:

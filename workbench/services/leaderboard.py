@@ -55,7 +55,13 @@ def _pairwise_question(document: dict, question_id: str | None) -> str:
 def _outcomes(session: Session, project: Project, question_id: str):
     first, second = aliased(Response), aliased(Response)
     query = (
-        select(Judgment.item_id, first.model, second.model, Judgment.answers[question_id]["choice"].as_string(), User.is_machine)
+        select(
+            Judgment.item_id,
+            first.model,
+            second.model,
+            Judgment.answers[question_id]["choice"].as_string(),
+            User.is_machine,
+        )
         .join(User, User.id == Judgment.rater_id)
         .join(first, (first.item_id == Judgment.item_id) & (first.position == 0))
         .join(second, (second.item_id == Judgment.item_id) & (second.position == 1))
@@ -84,7 +90,9 @@ def _board(session, project, rows, n_resamples: int, seed: int) -> Leaderboard |
     b = np.array([index[r[2]] for r in rows], dtype=np.int64)
     outcome = np.array([OUTCOME[r[3]] for r in rows])
     lengths, length_model = _lengths(session, project, models)
-    return leaderboard(models, a, b, outcome, n_resamples=n_resamples, seed=seed, lengths=lengths, length_model=length_model)
+    return leaderboard(
+        models, a, b, outcome, n_resamples=n_resamples, seed=seed, lengths=lengths, length_model=length_model
+    )
 
 
 def _majority(rows) -> dict[int, float]:

@@ -35,7 +35,9 @@ class LoginThrottled(WorkbenchError):
     """Too many failed attempts from here: try again after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int):
-        super().__init__(f"Too many failed attempts. Try again in {retry_after} second{'s' if retry_after != 1 else ''}.")
+        super().__init__(
+            f"Too many failed attempts. Try again in {retry_after} second{'s' if retry_after != 1 else ''}."
+        )
         self.retry_after = retry_after
 
 
@@ -65,7 +67,9 @@ def delay_after(failures: int, free: int) -> timedelta:
 
 
 def _wait(session: Session, keys: tuple[_Key, ...], now: datetime) -> int:
-    rows = {r.key: r for r in session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_([k.key for k in keys])))}
+    rows = {
+        r.key: r for r in session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_([k.key for k in keys])))
+    }
     wait = timedelta(0)
     for k in keys:
         row = rows.get(k.key)

@@ -22,26 +22,40 @@ from .stat_cache import Cached, cached
 
 def agreement_figures(session, project: Project, n_resamples: int = 500) -> Cached[tuple]:
     return cached(
-        session, project, "agreement", (n_resamples,), lambda: tuple(project_agreement(session, project, n_resamples=n_resamples))
+        session,
+        project,
+        "agreement",
+        (n_resamples,),
+        lambda: tuple(project_agreement(session, project, n_resamples=n_resamples)),
     )
 
 
 def calibration_figures(session, project: Project, thresholds: Thresholds) -> Cached[CalibrationReport]:
     return cached(
-        session, project, "calibration", (repr(thresholds),), lambda: rater_calibration(session, project, thresholds=thresholds)
+        session,
+        project,
+        "calibration",
+        (repr(thresholds),),
+        lambda: rater_calibration(session, project, thresholds=thresholds),
     )
 
 
 def leaderboard_figures(session, project: Project, question: str | None, n_resamples: int = 500) -> Cached:
     return cached(
-        session, project, "leaderboard", (question, n_resamples),
+        session,
+        project,
+        "leaderboard",
+        (question, n_resamples),
         lambda: project_leaderboard(session, project, question, n_resamples=n_resamples),
     )
 
 
 def report_figures(session, project: Project, target: float, thresholds: Thresholds, n_resamples: int = 500) -> Cached:
     figures = cached(
-        session, project, "report", (target, repr(thresholds), n_resamples),
+        session,
+        project,
+        "report",
+        (target, repr(thresholds), n_resamples),
         lambda: project_report(session, project, target, thresholds, n_resamples=n_resamples),
     )
     # The cached report carries a detached copy of the project; the page reads the live one.
@@ -49,13 +63,23 @@ def report_figures(session, project: Project, target: float, thresholds: Thresho
 
 
 def progress_figures(session, project: Project, with_raters: bool) -> Cached:
-    return cached(session, project, "progress", (with_raters,), lambda: project_progress(session, project, with_raters=with_raters))
+    return cached(
+        session,
+        project,
+        "progress",
+        (with_raters,),
+        lambda: project_progress(session, project, with_raters=with_raters),
+    )
 
 
 def disagreement_figures(session, project: Project, question: str | None, rule: DisagreementRule) -> Cached:
     """Open and resolved disagreements, recomputed on any change: an adjudicator sees a
     decision at once (no freshness bound on a work queue)."""
     return cached(
-        session, project, "disagreements", (question, str(rule)),
-        lambda: disagreement_queue(session, project, question, rule), stale_ok=False,
+        session,
+        project,
+        "disagreements",
+        (question, str(rule)),
+        lambda: disagreement_queue(session, project, question, rule),
+        stale_ok=False,
     )

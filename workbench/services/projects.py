@@ -39,9 +39,15 @@ def create_project(
         errors.append(FieldError("overlap", "overlap must be at least 1"))
     if lease_minutes < 1:
         errors.append(FieldError("lease_minutes", "a lease lasts at least one minute"))
-    for field_name, rate in (("gold_rate", gold_rate), ("repeat_rate", repeat_rate), ("min_accuracy", qualification_min_accuracy)):
+    for field_name, rate in (
+        ("gold_rate", gold_rate),
+        ("repeat_rate", repeat_rate),
+        ("min_accuracy", qualification_min_accuracy),
+    ):
         if not 0.0 <= rate <= 1.0:
-            errors.append(FieldError(field_name, f"{field_name.replace('_', ' ')} is a share between 0 and 1, not {rate}"))
+            errors.append(
+                FieldError(field_name, f"{field_name.replace('_', ' ')} is a share between 0 and 1, not {rate}")
+            )
     if qualification_items < 0:
         errors.append(FieldError("qualification_items", "the qualification set cannot have a negative size"))
     if errors:
@@ -128,9 +134,12 @@ def list_projects(session: Session) -> list[Project]:
 
 def project_item_count(session: Session, project: Project) -> int:
     """Live items (gold items are checks, not work)."""
-    return session.scalar(
-        select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.is_gold.is_(False))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Item).where(Item.project_id == project.id, Item.is_gold.is_(False))
+        )
+        or 0
+    )
 
 
 def project_progress(session: Session, project: Project, with_raters: bool = False) -> ProjectProgress:
@@ -166,16 +175,24 @@ def project_progress(session: Session, project: Project, with_raters: bool = Fal
 
 def rater_done_count(session: Session, project: Project, rater: User) -> int:
     """Everything the rater submitted: live, gold and repeat items alike (they look the same)."""
-    judged = session.scalar(
-        select(func.count())
-        .select_from(Judgment)
-        .where(Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None))
-    ) or 0
-    repeated = session.scalar(
-        select(func.count())
-        .select_from(RepeatJudgment)
-        .where(RepeatJudgment.project_id == project.id, RepeatJudgment.rater_id == rater.id)
-    ) or 0
+    judged = (
+        session.scalar(
+            select(func.count())
+            .select_from(Judgment)
+            .where(
+                Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None)
+            )
+        )
+        or 0
+    )
+    repeated = (
+        session.scalar(
+            select(func.count())
+            .select_from(RepeatJudgment)
+            .where(RepeatJudgment.project_id == project.id, RepeatJudgment.rater_id == rater.id)
+        )
+        or 0
+    )
     return judged + repeated
 
 

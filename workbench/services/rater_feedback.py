@@ -85,7 +85,10 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
                 item_id=adjudication.item_id,
                 prompt=prompt_text(adjudication.item.prompt),
                 your_answer=question.words_on_screen(mine, judgment.display_order),
-                outcome=("Your answer matched the final answer: " if agreed else "The final answer differs from yours: ") + final_text,
+                outcome=(
+                    "Your answer matched the final answer: " if agreed else "The final answer differs from yours: "
+                )
+                + final_text,
                 agreed=agreed,
                 note=adjudication.note,
                 guideline=guideline_passage(adjudication.rubric_version, question.id),
@@ -101,7 +104,9 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
         questions = Questions.of(judgment.rubric_version.document)
         question = questions.get(check.question_id)
         asked = (question,) if question is not None else [q for q in questions.answerable if q.id in judgment.answers]
-        mine = "; ".join(f"{q.label}: {q.words_on_screen(judgment.answers.get(q.id), judgment.display_order)}" for q in asked)
+        mine = "; ".join(
+            f"{q.label}: {q.words_on_screen(judgment.answers.get(q.id), judgment.display_order)}" for q in asked
+        )
         entries.append(
             FeedbackEntry(
                 kind="spot check",
@@ -109,7 +114,9 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
                 item_id=judgment.item_id,
                 prompt=prompt_text(judgment.item.prompt),
                 your_answer=mine,
-                outcome="A reviewer marked this judgment correct." if check.correct else "A reviewer marked this judgment incorrect.",
+                outcome="A reviewer marked this judgment correct."
+                if check.correct
+                else "A reviewer marked this judgment incorrect.",
                 agreed=bool(check.correct),
                 note=check.note,
                 guideline=guideline_passage(judgment.rubric_version, check.question_id),

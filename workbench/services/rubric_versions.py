@@ -29,12 +29,18 @@ def draft_placeholder(number: int) -> str:
 
 
 def versions_of(session: Session, rubric: Rubric) -> list[RubricVersion]:
-    return list(session.scalars(select(RubricVersion).where(RubricVersion.rubric_id == rubric.id).order_by(RubricVersion.number)))
+    return list(
+        session.scalars(
+            select(RubricVersion).where(RubricVersion.rubric_id == rubric.id).order_by(RubricVersion.number)
+        )
+    )
 
 
 def get_version(session: Session, slug: str, number: int) -> RubricVersion:
     rubric = get_rubric(session, slug)
-    version = session.scalar(select(RubricVersion).where(RubricVersion.rubric_id == rubric.id, RubricVersion.number == number))
+    version = session.scalar(
+        select(RubricVersion).where(RubricVersion.rubric_id == rubric.id, RubricVersion.number == number)
+    )
     if version is None:
         raise NotFound(f"rubric {slug!r} has no version {number}")
     return version
@@ -83,7 +89,9 @@ def open_draft(session: Session, rubric: Rubric, author: User | None = None) -> 
 
 def _require_draft(version: RubricVersion) -> None:
     if version.status != VersionStatus.DRAFT:
-        raise Conflict(f"v{version.number} is {version.status.value}; published versions never change, edit a draft instead")
+        raise Conflict(
+            f"v{version.number} is {version.status.value}; published versions never change, edit a draft instead"
+        )
 
 
 def save_draft(session: Session, draft: RubricVersion, document: Any) -> RubricVersion:
@@ -91,7 +99,10 @@ def save_draft(session: Session, draft: RubricVersion, document: Any) -> RubricV
     _require_draft(draft)
     parsed = parse_rubric(document, source="the draft")
     if parsed.slug != draft.rubric.slug:
-        raise InvalidInput("the draft is not valid", [FieldError("/slug", f"the slug stays {draft.rubric.slug!r}; create a new rubric file for a new slug")])
+        raise InvalidInput(
+            "the draft is not valid",
+            [FieldError("/slug", f"the slug stays {draft.rubric.slug!r}; create a new rubric file for a new slug")],
+        )
     draft.document = {k: parsed.data[k] for k in DOCUMENT_ORDER if k in parsed.data}
     session.flush()
     return draft
@@ -102,15 +113,24 @@ def publish_draft(session: Session, draft: RubricVersion, changelog: str) -> Rub
     _require_draft(draft)
     changelog = " ".join(changelog.split())
     if not changelog:
-        raise InvalidInput("cannot publish", [FieldError("changelog", "a changelog is required: say in one line what changed")])
+        raise InvalidInput(
+            "cannot publish", [FieldError("changelog", "a changelog is required: say in one line what changed")]
+        )
     if len(changelog) > CHANGELOG_MAX:
-        raise InvalidInput("cannot publish", [FieldError("changelog", f"keep the changelog to one line of at most {CHANGELOG_MAX} characters")])
+        raise InvalidInput(
+            "cannot publish",
+            [FieldError("changelog", f"keep the changelog to one line of at most {CHANGELOG_MAX} characters")],
+        )
     parsed = parse_rubric(draft.document, source="the draft")
     same = session.scalar(
-        select(RubricVersion).where(RubricVersion.rubric_id == draft.rubric_id, RubricVersion.content_sha256 == parsed.sha256)
+        select(RubricVersion).where(
+            RubricVersion.rubric_id == draft.rubric_id, RubricVersion.content_sha256 == parsed.sha256
+        )
     )
     if same is not None:
-        raise Conflict(f"the draft is identical to v{same.number} ({same.status.value}); change something before publishing")
+        raise Conflict(
+            f"the draft is identical to v{same.number} ({same.status.value}); change something before publishing"
+        )
     last = session.scalar(select(func.max(RubricVersion.number)).where(RubricVersion.rubric_id == draft.rubric_id)) or 0
     if draft.number < last:
         draft.number = last + 1
@@ -137,7 +157,9 @@ def retire_version(session: Session, version: RubricVersion) -> RubricVersion:
     if pinned:
         raise Conflict(f"v{version.number} is pinned by project {', '.join(sorted(pinned))}; pin another version first")
     others = session.scalar(
-        select(func.count()).select_from(RubricVersion).where(
+        select(func.count())
+        .select_from(RubricVersion)
+        .where(
             RubricVersion.rubric_id == version.rubric_id,
             RubricVersion.status == VersionStatus.PUBLISHED,
             RubricVersion.id != version.id,
@@ -147,7 +169,9 @@ def retire_version(session: Session, version: RubricVersion) -> RubricVersion:
         select(Project.name).where(Project.rubric_id == version.rubric_id, Project.rubric_version_id.is_(None))
     ).all()
     if not others and following:
-        raise Conflict(f"v{version.number} is the only published version and project {', '.join(sorted(following))} uses it")
+        raise Conflict(
+            f"v{version.number} is the only published version and project {', '.join(sorted(following))} uses it"
+        )
     version.status = VersionStatus.RETIRED
     session.flush()
     return version

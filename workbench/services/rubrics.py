@@ -19,7 +19,9 @@ class LoadOutcome:
     created: bool
 
 
-def load_rubric(session: Session, doc: RubricDocument, changelog: str = "", created_by_id: int | None = None) -> LoadOutcome:
+def load_rubric(
+    session: Session, doc: RubricDocument, changelog: str = "", created_by_id: int | None = None
+) -> LoadOutcome:
     """Store a validated document as a published version.
 
     The same content (same sha256) maps to the existing version; changed content becomes a
@@ -98,7 +100,9 @@ def _refuse_changes_to_published_versions(mapper, connection, version: RubricVer
         return
     changed = [name for name in FROZEN_FIELDS if state.attrs[name].history.has_changes()]
     if changed or version.status == VersionStatus.DRAFT:
-        raise Conflict(f"v{version.number} of a rubric is {VersionStatus(before).value} and cannot change ({', '.join(changed) or 'status'})")
+        raise Conflict(
+            f"v{version.number} of a rubric is {VersionStatus(before).value} and cannot change ({', '.join(changed) or 'status'})"
+        )
 
 
 def list_rubrics(session: Session) -> list[Rubric]:

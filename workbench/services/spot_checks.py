@@ -54,7 +54,12 @@ def sample_spot_checks(session: Session, project: Project, per_rater: int, seed:
 
 
 def review_spot_check(
-    session: Session, project: Project, check_id: int, correct: bool | None, note: str, reviewer: User,
+    session: Session,
+    project: Project,
+    check_id: int,
+    correct: bool | None,
+    note: str,
+    reviewer: User,
     question_id: str | None = None,
 ) -> SpotCheck:
     check = session.get(SpotCheck, check_id)
@@ -102,12 +107,16 @@ def spot_check_queue(session: Session, project: Project) -> SpotCheckQueue:
     rows = []
     for c in checks:
         j = c.judgment
-        answers = tuple((q.label, q.words(j.answers[q.id])) for q in Questions.of(j.rubric_version.document) if q.id in j.answers)
+        answers = tuple(
+            (q.label, q.words(j.answers[q.id])) for q in Questions.of(j.rubric_version.document) if q.id in j.answers
+        )
         rows.append(SpotCheckRow(c, names.get(c.rater_id, "R?"), j.item, answers))
     document = current_version(session, project).document
     return SpotCheckQueue(
         pending=tuple(r for r in rows if r.check.correct is None),
-        reviewed=tuple(sorted((r for r in rows if r.check.correct is not None), key=lambda r: r.check.reviewed_at, reverse=True)),
+        reviewed=tuple(
+            sorted((r for r in rows if r.check.correct is not None), key=lambda r: r.check.reviewed_at, reverse=True)
+        ),
         questions=tuple((q.id, q.label) for q in Questions.of(document).answerable),
     )
 

@@ -77,7 +77,8 @@ def _store(session: Session, project_id: int, key: str, state: str, now: datetim
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     statement = insert(StatCache).values(project_id=project_id, key=key, state=state, computed_at=now, payload=payload)
     statement = statement.on_conflict_do_update(
-        index_elements=[StatCache.project_id, StatCache.key], set_={"state": state, "computed_at": now, "payload": payload}
+        index_elements=[StatCache.project_id, StatCache.key],
+        set_={"state": state, "computed_at": now, "payload": payload},
     )
     session.execute(statement)
 

@@ -64,7 +64,10 @@ def create_user(
 def set_password(session: Session, user: User, password: str) -> None:
     """Change a password: every browser session and API token of the user ends with it."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("cannot change the password", [FieldError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")])
+        raise InvalidInput(
+            "cannot change the password",
+            [FieldError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")],
+        )
     user.password_hash = hash_password(password)
     end_sessions(session, user, revoke_tokens=True)
 
@@ -73,7 +76,11 @@ def end_sessions(session: Session, user: User, *, revoke_tokens: bool = False) -
     """End every browser session of ``user`` (and, if asked, revoke their API tokens)."""
     user.session_epoch += 1
     if revoke_tokens:
-        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
@@ -167,4 +174,3 @@ def token_user(session: Session, token: str) -> TokenUser | None:
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
         execute_core(session, _TOKEN_USED, {"token_id": row.id, "used_at": now})
     return TokenUser(row.user_id, Role(row.role))
-

@@ -106,9 +106,7 @@ def alpha_with_ci(
     pattern_of_unit = np.sort(pattern_of_unit)
     model = _ResampleModel(patterns, data.domain, data.level)
     rng = np.random.default_rng(seed)
-    alphas = np.concatenate(
-        [model.alphas(w) for w in _pattern_weights(rng, pattern_of_unit, freq, int(n_resamples))]
-    )
+    alphas = np.concatenate([model.alphas(w) for w in _pattern_weights(rng, pattern_of_unit, freq, int(n_resamples))])
     valid = alphas[~np.isnan(alphas)]
     skipped = int(n_resamples) - valid.size
     tail = (1.0 - ci_level) / 2.0

@@ -54,7 +54,9 @@ def create_token():
     name = request.form.get("name", "").strip()[:200]
     days = request.form.get("days", "").strip()
     if days and (not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS):
-        return _page(422, token_error=f"Expiry is a whole number of days from 1 to {MAX_TOKEN_DAYS}, or empty for none.")
+        return _page(
+            422, token_error=f"Expiry is a whole number of days from 1 to {MAX_TOKEN_DAYS}, or empty for none."
+        )
     db = get_session()
     token = create_api_token(db, g.user, name, timedelta(days=int(days)) if days else None)
     db.commit()

@@ -68,7 +68,9 @@ def token_requires(*roles: Role | str) -> Callable:
         def wrapped(*args, **kwargs):
             user = bearer_user()
             if user is None:
-                return problem(401, "give a valid API token: Authorization: Bearer <token> (workbench tokens create EMAIL)")
+                return problem(
+                    401, "give a valid API token: Authorization: Bearer <token> (workbench tokens create EMAIL)"
+                )
             if user.role not in allowed:
                 return problem(403, f"your role ({user.role.value}) may not use this endpoint")
             g.user = user

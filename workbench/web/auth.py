@@ -71,7 +71,9 @@ def login():
     if request.method == "POST":
         db = get_session()
         try:
-            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""), request.remote_addr or "")
+            user = authenticate(
+                db, request.form.get("email", ""), request.form.get("password", ""), request.remote_addr or ""
+            )
         except LoginThrottled as exc:
             user, error, status = None, str(exc), 429
             headers["Retry-After"] = str(exc.retry_after)

@@ -97,7 +97,13 @@ def submit_judgment(project_id: int):
     except JudgmentInvalid as exc:
         session.rollback()
         errors = {e.location.strip("/").split("/")[0] or "_": e.message for e in exc.errors}
-        ctx = _context(project, task, errors=errors, values=request.form.to_dict(flat=False), notice="Please fix the marked answers.")
+        ctx = _context(
+            project,
+            task,
+            errors=errors,
+            values=request.form.to_dict(flat=False),
+            notice="Please fix the marked answers.",
+        )
         return _page(ctx, status=422)
     except Conflict as exc:
         session.rollback()

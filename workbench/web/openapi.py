@@ -49,7 +49,11 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "This document",
                     "operationId": "openapi",
-                    "responses": {"200": _json({"type": "object"}, "The OpenAPI document"), "400": ERRORS["400"], "401": ERRORS["401"]},
+                    "responses": {
+                        "200": _json({"type": "object"}, "The OpenAPI document"),
+                        "400": ERRORS["400"],
+                        "401": ERRORS["401"],
+                    },
                 }
             },
             "/api/v1/projects/{project_id}/items": {
@@ -79,7 +83,11 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listJudgments",
                     "parameters": [
                         PROJECT_ID,
-                        {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                        },
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                     ],
                     "responses": {"200": _json(_ref("JudgmentPage"), "One page"), **ERRORS},
@@ -106,7 +114,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Bradley-Terry leaderboard, humans and machine raters apart",
                     "operationId": "leaderboard",
                     "parameters": [PROJECT_ID, QUESTION, BOOTSTRAP],
-                    "responses": {"200": _json({"type": "object", "required": ["question_id"]}, "Leaderboards"), **ERRORS},
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["question_id"]}, "Leaderboards"),
+                        **ERRORS,
+                    },
                 }
             },
             "/api/v1/projects/{project_id}/export": {
@@ -120,8 +131,16 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "shape", "in": "query", "schema": {"enum": list(SHAPES)}},
                         {"name": "aggregate", "in": "query", "schema": {"enum": list(AGGREGATES)}},
                         {"name": "ties", "in": "query", "schema": {"enum": list(TIE_POLICIES)}},
-                        {"name": "min_raters", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
-                        {"name": "bootstrap", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
+                        {
+                            "name": "min_raters",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        },
+                        {
+                            "name": "bootstrap",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
+                        },
                     ],
                     "responses": {
                         "200": {
@@ -174,7 +193,11 @@ def openapi_document() -> dict[str, Any]:
                             "items": {
                                 "type": "object",
                                 "required": ["field", "message"],
-                                "properties": {"line": {"type": "integer"}, "field": {"type": "string"}, "message": {"type": "string"}},
+                                "properties": {
+                                    "line": {"type": "integer"},
+                                    "field": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
                             },
                         },
                     },

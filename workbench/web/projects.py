@@ -45,7 +45,9 @@ class DashboardContext:
 @requires(*EVERYONE)
 def list_projects():
     session = get_session()
-    rows = [ProjectRow(p, project_progress(session, p), rater_done_count(session, p, g.user)) for p in all_projects(session)]
+    rows = [
+        ProjectRow(p, project_progress(session, p), rater_done_count(session, p, g.user)) for p in all_projects(session)
+    ]
     return render_template("projects/index.html", rows=rows)
 
 
@@ -67,7 +69,9 @@ def show_dashboard(project_id: int):
         show_raters=staff,
         agreement_chart=agreement_chart(agreement) if agreement else None,
         calibration=calibration,
-        position_chart=position_chart(calibration) if calibration and calibration.rows and project.task_kind.value == "pairwise" else None,
+        position_chart=position_chart(calibration)
+        if calibration and calibration.rows and project.task_kind.value == "pairwise"
+        else None,
         figures_as_of=calibration_cached.computed_at if calibration_cached else None,
     )
     session.commit()  # keep the computed figures for the next visitor

@@ -33,7 +33,9 @@ def next_item(project_id: int):
     if task is None:
         standing = qualification(session, project, g.user)
         if not standing.allows_live_work and standing.answered >= standing.needed:
-            return problem(403, f"not qualified: {standing.correct} of {standing.needed} qualification items as expected")
+            return problem(
+                403, f"not qualified: {standing.correct} of {standing.needed} qualification items as expected"
+            )
         return "", 204
     return jsonify(
         {
@@ -57,7 +59,9 @@ def next_item(project_id: int):
 def submit(lease_id: int):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise InvalidInput("send a JSON object {answers, idempotency_key}", [FieldError("", "the body is not a JSON object")])
+        raise InvalidInput(
+            "send a JSON object {answers, idempotency_key}", [FieldError("", "the body is not a JSON object")]
+        )
     answers, key = body.get("answers"), body.get("idempotency_key")
     if not isinstance(key, str):
         raise InvalidInput("cannot record judgment", [FieldError("/idempotency_key", "give a string key")])

@@ -45,7 +45,9 @@ class RubricPage:
     draft: RubricVersion | None
     projects: list[tuple[Project, RubricVersion | None]]
     agreement: RubricAgreement | None  # staff only, like the project dashboard
-    meaning_changes: dict[int, tuple[str, ...]]  # version number -> questions whose meaning changed since the one before
+    meaning_changes: dict[
+        int, tuple[str, ...]
+    ]  # version number -> questions whose meaning changed since the one before
     notice: str = ""
 
 
@@ -73,7 +75,13 @@ def show_rubric(slug: str):
     versions = versions_of(session, rubric)
     agreement = rubric_agreement(session, rubric) if g.user.role in STAFF else None
     page = RubricPage(
-        rubric, versions, find_draft(session, rubric), projects_using(session, rubric), agreement, meaning_changes(versions), request.args.get("notice", "")
+        rubric,
+        versions,
+        find_draft(session, rubric),
+        projects_using(session, rubric),
+        agreement,
+        meaning_changes(versions),
+        request.args.get("notice", ""),
     )
     return render("rubrics/show.html", "rubrics/_show.html", ctx=page, can_edit=can_edit())
 
@@ -91,7 +99,11 @@ def show_version(slug: str, number: int):
 @requires(*EVERYONE)
 def show_diff(slug: str):
     session = get_session()
-    versions = [v for v in versions_of(session, get_rubric(session, slug)) if may_read_version(v.status, g.user.role if g.user else None)]
+    versions = [
+        v
+        for v in versions_of(session, get_rubric(session, slug))
+        if may_read_version(v.status, g.user.role if g.user else None)
+    ]
     numbers = [v.number for v in versions]
     new = request.args.get("to", type=int) or (numbers[-1] if numbers else 1)
     old = request.args.get("from", type=int) or next((n for n in reversed(numbers) if n < new), new)
@@ -151,15 +163,21 @@ def save_draft(slug: str):
         errors = list(exc.errors) if isinstance(exc, InvalidInput) else [FieldError("form", str(exc))]
         form = form_from_document({}, errors)
         form = EditorForm(fields, tuple(b for b in boxes if b.strip()), form.errors)
-        return _editor(EditorPage(rubric, draft, form, changelog, "Not saved: fix the marked fields.", preview), status=422)
+        return _editor(
+            EditorPage(rubric, draft, form, changelog, "Not saved: fix the marked fields.", preview), status=422
+        )
     if publishing:
         target = url_for("rubrics.show_rubric", slug=slug, notice=f"Published v{version.number}.")
         # htmx swaps in the saved editor (a notice) and then follows HX-Location.
         saved = EditorPage(rubric, draft, form_from_document(draft.document), notice="Published.")
-        return hx_redirect(target, render("rubrics/edit.html", "rubrics/_editor.html", ctx=saved) if is_htmx() else None)
+        return hx_redirect(
+            target, render("rubrics/edit.html", "rubrics/_editor.html", ctx=saved) if is_htmx() else None
+        )
     if not is_htmx():
         return redirect(url_for("rubrics.edit_draft", slug=slug), 303)
-    return _editor(EditorPage(rubric, draft, form_from_document(draft.document), notice="Draft saved.", preview=preview))
+    return _editor(
+        EditorPage(rubric, draft, form_from_document(draft.document), notice="Draft saved.", preview=preview)
+    )
 
 
 @bp.post("/<slug>/preview")

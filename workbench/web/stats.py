@@ -62,5 +62,7 @@ def show_my_quality(project_id: int):
     row = report.for_user(g.user.id)
     if row is not None and row.user_id != g.user.id:  # pragma: no cover - defensive
         raise Forbidden("not your figures")
-    ctx = MyQualityContext(project=project, question_label=report.question.label, row=row, figures_as_of=figures.computed_at)
+    ctx = MyQualityContext(
+        project=project, question_label=report.question.label, row=row, figures_as_of=figures.computed_at
+    )
     return render("stats/me.html", "stats/_me.html", ctx=ctx)
