@@ -10,9 +10,10 @@ database.
 Export: fills a second database (not timed) with ``--preferences`` pairwise items (a
 100-character prompt, two 200-character responses) and one judgment each from 100
 raters, then runs ``export_preferences`` to Parquet (majority vote, manifest with alpha
-and a 1000-resample CI, dataset card) in a child process, and reports its wall time, the
-child's peak RSS (with the database readers it starts, sampled) and the machine's
-1-minute load average before and after the export (other work on the machine slows it).
+and a 1000-resample CI, dataset card) in a child process, and reports its wall time, its
+CPU time (less sensitive than the wall time to other work on the machine), the child's
+peak RSS and the machine's 1-minute load average before and after the export (other
+work on the machine slows it).
 Default databases: fresh SQLite files in a temporary folder. Last, the machine's speed
 before and after (``machine.reference_ms``: the figures scale with it).
 """
@@ -43,7 +44,7 @@ from workbench.services.projects import create_project
 from workbench.services.rubrics import current_version, load_rubric
 
 BATCH = 50_000
-WORDS = "the model answers a question about rivers cats lamps history code tests and more".split()
+WORDS = ["the", "model", "answers", "a", "question", "about", "rivers", "cats", "lamps", "history", "code", "tests", "and", "more"]
 
 
 def _text(rng: random.Random, n: int) -> str:
@@ -144,7 +145,7 @@ def build_preferences(url: str, n: int) -> None:
                         "answers": {"helpful": {"choice": rng.choice("AB"), "strength": rng.randint(1, 3)}, "harmless": {"choice": "tie"}},
                         "display_order": [0, 1], "issued_at": now, "submitted_at": now, "duration_ms": 10_000,
                         "idempotency_key": f"k{start + k}",
-                    }  # fmt: skip
+                    }
                     for k, i in enumerate(ids)
                 ],
             )
@@ -154,7 +155,7 @@ def build_preferences(url: str, n: int) -> None:
 
 def export_child(url: str, out: str) -> None:
     """Runs in a child process so its peak RSS is the export's alone."""
-    from workbench.export import export_preferences
+    from workbench.export import ExportOptions, export_preferences
     from workbench.models import Project
 
     engine = make_engine(url)
@@ -163,15 +164,16 @@ def export_child(url: str, out: str) -> None:
         load_before = os.getloadavg()[0]
         sampler = TreeMemory(os.getpid())
         start = time.perf_counter()
-        summary = export_preferences(session, project, out, formats=("parquet",))
+        cpu_start = time.process_time()
+        summary = export_preferences(session, project, out, ExportOptions(formats=("parquet",)))
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         load_after = os.getloadavg()[0]
     sampler.stop()
-    # This process's own peak, or the largest sum of its and its reader processes' resident
-    # memory seen while it ran. (The kernel's peak for a started process also counts the
-    # parent's pages it shared before its exec, so RUSAGE_CHILDREN would overstate it.)
+    # This process's own peak, or the largest resident memory of its process tree seen
+    # while it ran (the same measure as before the export read in a single process).
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sampler.peak_mib)
-    print(json.dumps({"rows": summary.rows, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1), "load": [round(load_before, 2), round(load_after, 2)]}))
+    print(json.dumps({"rows": summary.rows, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak_mb), "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1), "load": [round(load_before, 2), round(load_after, 2)]}))
 
 
 def main() -> None:
@@ -200,7 +202,8 @@ def main() -> None:
             )
             result = json.loads(child.stdout.strip().splitlines()[-1])
             print(
-                f"export {result['rows']:,} preferences to Parquet ({result['parquet_mb']} MB): {result['seconds']} s, "
+                f"export {result['rows']:,} preferences to Parquet ({result['parquet_mb']} MB): {result['seconds']} s "
+                f"({result['cpu_seconds']} s CPU), "
                 f"peak RSS {result['peak_rss_mb']} MB (targets < 10 s, < 300 MB); "
                 f"1-minute load average {result['load'][0]:.2f} before, {result['load'][1]:.2f} after"
             )

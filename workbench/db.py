@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import select as _select
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import CursorResult, Executable, MetaData, create_engine, event
@@ -24,10 +25,12 @@ class Base(DeclarativeBase):
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction.
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction but snapshot reads.
 
     Taking the write lock at the start of a transaction (instead of upgrading a read lock
-    later) is what keeps concurrent raters from failing with "database is locked".
+    later) is what keeps concurrent raters from failing with "database is locked". A
+    connection made for ``read_snapshot`` begins with a plain (deferred) ``BEGIN``
+    instead: it only ever reads, so it needs no write lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -42,11 +45,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(_SNAPSHOT) else "BEGIN IMMEDIATE")
         connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
 
 
 _CHANGES_AT_BEGIN = "workbench_changes_at_begin"
+_SNAPSHOT = "workbench_snapshot"
 
 
 def sqlite_wrote(connection) -> bool:
@@ -55,6 +59,42 @@ def sqlite_wrote(connection) -> bool:
     Other connections see none of those changes until the commit.
     """
     return connection.connection.dbapi_connection.total_changes != connection.info.get(_CHANGES_AT_BEGIN)
+
+
+def _sqlite_file(engine: Engine) -> bool:
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or url.query or database.startswith("file:"):
+        return False
+    return database not in ("", ":memory:")
+
+
+@contextmanager
+def read_snapshot(session: Session) -> Iterator[Session]:
+    """A session for a long read that sees one state of the database and blocks no writer.
+
+    On a SQLite file: a session of its own, on a connection whose transaction begins
+    deferred (``BEGIN``). In WAL mode its reads all see the database as it was at its
+    first read while other connections go on committing, and it never takes the write
+    lock. ``session``'s transaction is ended first (committed: it has written nothing),
+    since its ``BEGIN IMMEDIATE`` holds the write lock for as long as it lasts.
+
+    Elsewhere ``session`` itself is yielded: on PostgreSQL readers never block writers;
+    an in-memory SQLite database has no other connection to read it; and a session that
+    has written (or is inside a savepoint) must read its own changes.
+    """
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or not _sqlite_file(engine) or session.in_nested_transaction():
+        yield session
+        return
+    session.flush()
+    if session.in_transaction():
+        if sqlite_wrote(session.connection()):
+            yield session
+            return
+        session.commit()
+    with Session(bind=engine.execution_options(**{_SNAPSHOT: True}), expire_on_commit=False) as reader:
+        yield reader
 
 
 def make_engine(url: str, **kwargs) -> Engine:

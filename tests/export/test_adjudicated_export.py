@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.factories import make_item, make_project, make_rater, make_user
-from workbench.export import PREFERENCES_FILE, export_preferences
+from workbench.export import PREFERENCES_FILE, ExportOptions, export_preferences
 from workbench.models import Lease
 from workbench.services.adjudication import record_adjudication
 from workbench.services.assignment import next_assignment
@@ -33,7 +33,7 @@ def test_adjudicated_answer_overrides_the_majority_and_settles_a_split(session, 
         for n, vote in enumerate(votes):
             _judge(session, project, make_rater(session), vote, f"{name}-{n}")
     majority, split = items["majority"], items["split"]
-    plain = export_preferences(session, project, tmp_path / "plain", prefer_adjudicated=False)
+    plain = export_preferences(session, project, tmp_path / "plain", ExportOptions(prefer_adjudicated=False))
     rows = {r["item_id"]: r for r in _rows(tmp_path / "plain")}
     assert (rows["majority"]["chosen"], rows["majority"]["rejected"]) == ("first of majority", "second of majority")
     assert "split" not in rows and plain.dropped_no_majority == 1

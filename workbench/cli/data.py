@@ -32,8 +32,7 @@ def _import_source(file: str, fmt: str, bar=None):
 
 def _write_rejects(report_path: Path, rejected) -> None:
     with open(report_path, "w", encoding="utf-8") as fh:
-        for error in rejected:
-            fh.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(error.as_dict(), ensure_ascii=False) + "\n" for error in rejected)
 
 
 @contextmanager
@@ -158,7 +157,7 @@ def export_command(
     include_gold: bool, alpha_resamples: int, raw: bool,
 ):  # fmt: skip
     """Export PROJECT's preferences (TRL shapes, JSONL/Parquet) with manifest.json and a dataset card."""
-    from ..export import export_judgments, export_preferences
+    from ..export import ExportOptions, export_judgments, export_preferences
     from ..services.calibration import parse_thresholds
     from ..services.projects import resolve_project
 
@@ -170,13 +169,13 @@ def export_command(
             if raw:
                 summary = export_judgments(session, target, Path(out_dir), formats=formats, include_gold=include_gold)
             else:
-                summary = export_preferences(
-                    session, target, Path(out_dir), question_id=question, min_raters=min_raters, shape=shape,
-                    formats=formats, aggregate=aggregate, ties=ties, min_agreement=min_agreement,
-                    rubric_version=rubric_version, exclude_flagged_raters=exclude_flagged,
-                    calibration_thresholds=parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"]),
-                    include_gold=include_gold, alpha_resamples=alpha_resamples,
+                options = ExportOptions(
+                    question_id=question, shape=shape, formats=formats, aggregate=aggregate, ties=ties,
+                    min_raters=min_raters, min_agreement=min_agreement, rubric_version=rubric_version,
+                    exclude_flagged_raters=exclude_flagged, include_gold=include_gold, alpha_resamples=alpha_resamples,
                 )  # fmt: skip
+                thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
+                summary = export_preferences(session, target, Path(out_dir), options, thresholds)
         click.echo(json.dumps(dataclasses.asdict(summary), default=str, indent=2))
     except WorkbenchError as exc:
         report_failure(exc)

@@ -62,8 +62,10 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
         "",
         f"# Preferences from project {manifest['project']}",
         "",
-        f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
-        f"Rubric `{manifest['rubric']['slug']}`, question `{manifest['question_id']}`.",
+        (
+            f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
+            f"Rubric `{manifest['rubric']['slug']}`, question `{manifest['question_id']}`."
+        ),
         "",
         "## Shape",
         "",

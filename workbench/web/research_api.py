@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ..domain import Role
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, SHAPES, TIE_POLICIES, export_preferences
+from ..export import AGGREGATES, SHAPES, TIE_POLICIES, ExportOptions, export_preferences
 from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
@@ -140,10 +140,7 @@ def export(project_id: int):
     fmt = _choice_arg("format", "jsonl", ("jsonl", "parquet"))
     folder = Path(tempfile.mkdtemp(prefix="workbench-export-"))
     try:
-        summary = export_preferences(
-            session,
-            project,
-            folder,
+        options = ExportOptions(
             question_id=request.args.get("question") or None,
             shape=_choice_arg("shape", "auto", SHAPES),
             formats=(fmt,),
@@ -152,6 +149,7 @@ def export(project_id: int):
             min_raters=_int_arg("min_raters", 1, 1, 10_000),
             alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
         )
+        summary = export_preferences(session, project, folder, options)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
