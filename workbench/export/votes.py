@@ -26,6 +26,8 @@ from .queries import exportable_items, rating_codes, ratings, stream_columns
 
 A, B, TIE, NONE = 0, 1, 2, -1
 CODE = {"A": A, "B": B, "tie": TIE}
+
+
 # -- counting ------------------------------------------------------------------------------
 
 
