@@ -46,7 +46,14 @@ class VoteTable:
         """Rows of ``item_pk`` in the table, and which of them are there at all."""
         if not len(self.item_ids):
             return np.zeros(len(item_pk), dtype=np.int64), np.zeros(len(item_pk), dtype=bool)
-        pos = np.minimum(np.searchsorted(self.item_ids, item_pk), len(self.item_ids) - 1)
+        keys = item_pk
+        if keys.dtype != self.item_ids.dtype:
+            # Searched in the table's own type: searchsorted would otherwise copy the whole
+            # table to int64 on every call (half a second per million-row export, measured).
+            # Clipping keeps the order; a clipped key is then not found, as it should not be.
+            info = np.iinfo(self.item_ids.dtype)
+            keys = np.clip(keys, info.min, info.max).astype(self.item_ids.dtype)
+        pos = np.minimum(np.searchsorted(self.item_ids, keys), len(self.item_ids) - 1)
         return pos, self.item_ids[pos] == item_pk
 
     def columns(self, pos: np.ndarray) -> dict[str, np.ndarray]:
