@@ -10,9 +10,10 @@ database.
 Export: fills a second database (not timed) with ``--preferences`` pairwise items (a
 100-character prompt, two 200-character responses) and one judgment each from 100
 raters, then runs ``export_preferences`` to Parquet (majority vote, manifest with alpha
-and a 1000-resample CI, dataset card) in a child process, and reports its wall time, the
-child's peak RSS (with the database readers it starts, sampled) and the machine's
-1-minute load average before and after the export (other work on the machine slows it).
+and a 1000-resample CI, dataset card) in a child process, and reports its wall time, its
+CPU time (less sensitive than the wall time to other work on the machine), the child's
+peak RSS and the machine's 1-minute load average before and after the export (other
+work on the machine slows it).
 Default databases: fresh SQLite files in a temporary folder. Last, the machine's speed
 before and after (``machine.reference_ms``: the figures scale with it).
 """
@@ -43,7 +44,22 @@ from workbench.services.projects import create_project
 from workbench.services.rubrics import current_version, load_rubric
 
 BATCH = 50_000
-WORDS = "the model answers a question about rivers cats lamps history code tests and more".split()
+WORDS = [
+    "the",
+    "model",
+    "answers",
+    "a",
+    "question",
+    "about",
+    "rivers",
+    "cats",
+    "lamps",
+    "history",
+    "code",
+    "tests",
+    "and",
+    "more",
+]
 
 
 def _text(rng: random.Random, n: int) -> str:
@@ -114,23 +130,49 @@ def build_preferences(url: str, n: int) -> None:
     with Session(engine) as session:
         project = _project(session, "export")
         version = current_version(session, project)
-        raters = session.execute(
-            insert(User).returning(User.id),
-            [{"email": f"r{i}@bench.example", "name": f"r{i}", "role": "rater", "active": True, "is_machine": False} for i in range(100)],
-        ).scalars().all()
+        raters = (
+            session.execute(
+                insert(User).returning(User.id),
+                [
+                    {
+                        "email": f"r{i}@bench.example",
+                        "name": f"r{i}",
+                        "role": "rater",
+                        "active": True,
+                        "is_machine": False,
+                    }
+                    for i in range(100)
+                ],
+            )
+            .scalars()
+            .all()
+        )
         prompts = [_text(rng, 100) for _ in range(1000)]
         texts = [_text(rng, 200) for _ in range(2000)]
         for start in range(0, n, BATCH):
             count = min(n, start + BATCH) - start
             rows = [
-                {"project_id": project.id, "external_id": f"item-{k:07d}", "prompt": prompts[k % 1000] + str(k), "meta": {}, "is_gold": False}
+                {
+                    "project_id": project.id,
+                    "external_id": f"item-{k:07d}",
+                    "prompt": prompts[k % 1000] + str(k),
+                    "meta": {},
+                    "is_gold": False,
+                }
                 for k in range(start, start + count)
             ]
             ids = session.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows).scalars().all()
             session.execute(
                 insert(Response),
                 [
-                    {"item_id": i, "position": p, "external_id": "ab"[p], "model": f"model-{'ab'[p]}", "text": texts[(k * 2 + p) % 2000], "meta": {}}
+                    {
+                        "item_id": i,
+                        "position": p,
+                        "external_id": "ab"[p],
+                        "model": f"model-{'ab'[p]}",
+                        "text": texts[(k * 2 + p) % 2000],
+                        "meta": {},
+                    }
                     for k, i in enumerate(ids)
                     for p in (0, 1)
                 ],
@@ -139,12 +181,20 @@ def build_preferences(url: str, n: int) -> None:
                 insert(Judgment),
                 [
                     {
-                        "project_id": project.id, "item_id": i, "rater_id": raters[(start + k) % 100],
+                        "project_id": project.id,
+                        "item_id": i,
+                        "rater_id": raters[(start + k) % 100],
                         "rubric_version_id": version.id,
-                        "answers": {"helpful": {"choice": rng.choice("AB"), "strength": rng.randint(1, 3)}, "harmless": {"choice": "tie"}},
-                        "display_order": [0, 1], "issued_at": now, "submitted_at": now, "duration_ms": 10_000,
+                        "answers": {
+                            "helpful": {"choice": rng.choice("AB"), "strength": rng.randint(1, 3)},
+                            "harmless": {"choice": "tie"},
+                        },
+                        "display_order": [0, 1],
+                        "issued_at": now,
+                        "submitted_at": now,
+                        "duration_ms": 10_000,
                         "idempotency_key": f"k{start + k}",
-                    }  # fmt: skip
+                    }
                     for k, i in enumerate(ids)
                 ],
             )
@@ -154,7 +204,7 @@ def build_preferences(url: str, n: int) -> None:
 
 def export_child(url: str, out: str) -> None:
     """Runs in a child process so its peak RSS is the export's alone."""
-    from workbench.export import export_preferences
+    from workbench.export import ExportOptions, export_preferences
     from workbench.models import Project
 
     engine = make_engine(url)
@@ -163,15 +213,27 @@ def export_child(url: str, out: str) -> None:
         load_before = os.getloadavg()[0]
         sampler = TreeMemory(os.getpid())
         start = time.perf_counter()
-        summary = export_preferences(session, project, out, formats=("parquet",))
+        cpu_start = time.process_time()
+        summary = export_preferences(session, project, out, ExportOptions(formats=("parquet",)))
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         load_after = os.getloadavg()[0]
     sampler.stop()
-    # This process's own peak, or the largest sum of its and its reader processes' resident
-    # memory seen while it ran. (The kernel's peak for a started process also counts the
-    # parent's pages it shared before its exec, so RUSAGE_CHILDREN would overstate it.)
+    # This process's own peak, or the largest resident memory of its process tree seen
+    # while it ran (the same measure as before the export read in a single process).
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, sampler.peak_mib)
-    print(json.dumps({"rows": summary.rows, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1), "load": [round(load_before, 2), round(load_after, 2)]}))
+    print(
+        json.dumps(
+            {
+                "rows": summary.rows,
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
+                "peak_rss_mb": round(peak_mb),
+                "parquet_mb": round(Path(out, "preferences.parquet").stat().st_size / 1e6, 1),
+                "load": [round(load_before, 2), round(load_after, 2)],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -189,18 +251,24 @@ def main() -> None:
         folder = Path(tmp)
         if args.items:
             result = bench_import(_fresh(args.database_url, folder, "import.db"), folder, args.items)
-            print(f"import {result['items']:,} items ({result['file_mb']} MB JSONL): {result['seconds']} s (target < 10 s)")
+            print(
+                f"import {result['items']:,} items ({result['file_mb']} MB JSONL): {result['seconds']} s (target < 10 s)"
+            )
         if args.preferences:
             url = _fresh(args.database_url, folder, "export.db")
             start = time.perf_counter()
             build_preferences(url, args.preferences)
             print(f"built {args.preferences:,} judged items in {time.perf_counter() - start:.1f} s (not timed)")
             child = subprocess.run(
-                [sys.executable, __file__, "--export-child", url, str(folder / "out")], capture_output=True, text=True, check=True
+                [sys.executable, __file__, "--export-child", url, str(folder / "out")],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             result = json.loads(child.stdout.strip().splitlines()[-1])
             print(
-                f"export {result['rows']:,} preferences to Parquet ({result['parquet_mb']} MB): {result['seconds']} s, "
+                f"export {result['rows']:,} preferences to Parquet ({result['parquet_mb']} MB): {result['seconds']} s "
+                f"({result['cpu_seconds']} s CPU), "
                 f"peak RSS {result['peak_rss_mb']} MB (targets < 10 s, < 300 MB); "
                 f"1-minute load average {result['load'][0]:.2f} before, {result['load'][1]:.2f} after"
             )

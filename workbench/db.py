@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import select as _select
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ class Base(DeclarativeBase):
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction.
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction but snapshot reads.
 
     Taking the write lock at the start of a transaction (instead of upgrading a read lock
-    later) is what keeps concurrent raters from failing with "database is locked".
+    later) is what keeps concurrent raters from failing with "database is locked". A
+    connection made for ``read_snapshot`` begins with a plain (deferred) ``BEGIN``
+    instead: it only ever reads, so it needs no write lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -44,11 +47,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(_SNAPSHOT) else "BEGIN IMMEDIATE")
         connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
 
 
 _CHANGES_AT_BEGIN = "workbench_changes_at_begin"
+_SNAPSHOT = "workbench_snapshot"
 
 
 def sqlite_wrote(connection) -> bool:
@@ -73,6 +77,42 @@ def _private_sqlite_file(url: str) -> None:
         file.parent.mkdir(mode=0o700, parents=True)
     if not file.exists():
         os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _sqlite_file(engine: Engine) -> bool:
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or url.query or database.startswith("file:"):
+        return False
+    return database not in ("", ":memory:")
+
+
+@contextmanager
+def read_snapshot(session: Session) -> Iterator[Session]:
+    """A session for a long read that sees one state of the database and blocks no writer.
+
+    On a SQLite file: a session of its own, on a connection whose transaction begins
+    deferred (``BEGIN``). In WAL mode its reads all see the database as it was at its
+    first read while other connections go on committing, and it never takes the write
+    lock. ``session``'s transaction is ended first (committed: it has written nothing),
+    since its ``BEGIN IMMEDIATE`` holds the write lock for as long as it lasts.
+
+    Elsewhere ``session`` itself is yielded: on PostgreSQL readers never block writers;
+    an in-memory SQLite database has no other connection to read it; and a session that
+    has written (or is inside a savepoint) must read its own changes.
+    """
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or not _sqlite_file(engine) or session.in_nested_transaction():
+        yield session
+        return
+    session.flush()
+    if session.in_transaction():
+        if sqlite_wrote(session.connection()):
+            yield session
+            return
+        session.commit()
+    with Session(bind=engine.execution_options(**{_SNAPSHOT: True}), expire_on_commit=False) as reader:
+        yield reader
 
 
 def make_engine(url: str, **kwargs) -> Engine:

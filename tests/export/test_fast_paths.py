@@ -15,7 +15,7 @@ import pytest
 
 from tests.export.test_shapes import MESSAGES, judge
 from tests.factories import make_item, make_project
-from workbench.export import AGGREGATES, PARQUET_FILE, PREFERENCES_FILE, export_preferences
+from workbench.export import AGGREGATES, PARQUET_FILE, PREFERENCES_FILE, ExportOptions, export_preferences
 from workbench.export import preferences as preferences_module
 from workbench.export import rows as rows_module
 from workbench.models import Item, Judgment
@@ -29,7 +29,10 @@ def _exports(session, project, out) -> dict[str, bytes]:
         for ties in ("drop", "keep", "split"):
             folder = out / f"{aggregate}-{ties}"
             export_preferences(
-                session, project, folder, aggregate=aggregate, ties=ties, formats=("jsonl", "parquet"), batch_size=3
+                session,
+                project,
+                folder,
+                ExportOptions(aggregate=aggregate, ties=ties, formats=("jsonl", "parquet"), batch_size=3),
             )
             for path in sorted(folder.iterdir()):
                 files[f"{folder.name}/{path.name}"] = path.read_bytes()
@@ -74,7 +77,7 @@ def test_plain_string_prompts_give_the_same_bytes_as_parsed_ones(session, varied
 
 
 def test_prompts_are_exported_exactly_as_stored(session, varied, tmp_path):
-    summary = export_preferences(session, varied, tmp_path, ties="keep", formats=("jsonl", "parquet"))
+    summary = export_preferences(session, varied, tmp_path, ExportOptions(ties="keep", formats=("jsonl", "parquet")))
     stored = {item.external_id: item.prompt for item in session.query(Item).filter_by(project_id=varied.id)}
     lines = [json.loads(line) for line in summary.preferences_path.read_text(encoding="utf-8").splitlines()]
     table = pq.read_table(tmp_path / PARQUET_FILE).to_pylist()
@@ -101,7 +104,7 @@ def test_dawid_skene_with_an_item_whose_ratings_skip_the_question(session, varie
         )
     )
     session.flush()
-    with_it = export_preferences(session, varied, tmp_path / "with", aggregate="dawid_skene")
+    with_it = export_preferences(session, varied, tmp_path / "with", ExportOptions(aggregate="dawid_skene"))
     lines = [json.loads(line) for line in with_it.preferences_path.read_text(encoding="utf-8").splitlines()]
     assert "zz-no-answer" not in {line["item_id"] for line in lines}
     assert with_it.items_considered == with_it.exported + with_it.dropped_tie + with_it.dropped_no_majority

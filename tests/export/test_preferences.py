@@ -13,13 +13,15 @@ import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from tests.factories import PAIRWISE_RUBRIC, load_shipped_rubric, make_item, make_project, make_rater
 from workbench.errors import InvalidInput
-from workbench.export import CARD_FILE, MANIFEST_FILE, PREFERENCES_FILE, aggregate_pair, export_preferences
+from workbench.export import CARD_FILE, MANIFEST_FILE, PREFERENCES_FILE, ExportOptions, export_preferences
 from workbench.export import writers as writers_module
 from workbench.models import Item, Judgment, Lease, Project
 from workbench.paths import resource_dir
@@ -30,9 +32,7 @@ from workbench.services.judging import record_judgment
 from workbench.services.projects import create_project
 from workbench.services.rubrics import load_rubric
 
-LLMBAR = (
-    Path(__file__).resolve().parents[1] / "data" / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
-)
+LLMBAR = Path(__file__).resolve().parents[1] / "data" / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
 _keys = itertools.count(1)
 
 
@@ -82,7 +82,7 @@ def read_lines(path: Path) -> list[dict]:
 
 
 def export(session, project, out: Path, **kwargs):
-    summary = export_preferences(session, project, out, **kwargs)
+    summary = export_preferences(session, project, out, ExportOptions(**kwargs))
     return summary, read_lines(summary.preferences_path)
 
 
@@ -182,7 +182,7 @@ def test_majority_margin_and_agreement_by_hand(session, tmp_path):
     assert (summary.dropped_no_majority, summary.dropped_tie, summary.dropped_too_few_raters) == (1, 1, 0)
     assert summary.ratings == 15
 
-    kept, kept_lines = export(session, project, tmp_path / "keep-ties", drop_ties=False)
+    kept, kept_lines = export(session, project, tmp_path / "keep-ties", ties="keep")
     assert [(line["item_id"], line["tie"], line["weight"]) for line in kept_lines] == [
         ("q1", False, 1.0), ("q2", False, 1.0), ("q4", True, 1.0), ("q5", False, 1.0),
     ]  # fmt: skip
@@ -365,7 +365,7 @@ def test_two_exports_are_byte_identical(session, rated_project, tmp_path):
     first = export_preferences(session, rated_project, tmp_path / "one")
     assert (first.exported, first.dropped_tie, first.dropped_no_majority) == (5, 1, 1)
     second = export_preferences(session, rated_project, tmp_path / "two")
-    small_batches = export_preferences(session, rated_project, tmp_path / "three", batch_size=1)
+    small_batches = export_preferences(session, rated_project, tmp_path / "three", ExportOptions(batch_size=1))
     for name in (PREFERENCES_FILE, MANIFEST_FILE):
         data = (tmp_path / "one" / name).read_bytes()
         assert data == (tmp_path / "two" / name).read_bytes() == (tmp_path / "three" / name).read_bytes()
@@ -375,7 +375,7 @@ def test_two_exports_are_byte_identical(session, rated_project, tmp_path):
 
 def test_manifest_describes_the_file(session, rated_project, tmp_path):
     tmp_path = tmp_path / "out"
-    summary = export_preferences(session, rated_project, tmp_path, min_raters=2)
+    summary = export_preferences(session, rated_project, tmp_path, ExportOptions(min_raters=2))
     data = summary.preferences_path.read_bytes()
     manifest = json.loads(summary.manifest_path.read_text(encoding="utf-8"))
     entry = manifest["files"][PREFERENCES_FILE]
@@ -402,7 +402,9 @@ def test_manifest_describes_the_file(session, rated_project, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [CARD_FILE, MANIFEST_FILE, PREFERENCES_FILE]  # no temp file
 
     stamp = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-    stamped = export_preferences(session, rated_project, tmp_path / "stamped", min_raters=2, created_at=stamp)
+    stamped = export_preferences(
+        session, rated_project, tmp_path / "stamped", ExportOptions(min_raters=2, created_at=stamp)
+    )
     assert json.loads(stamped.manifest_path.read_text())["created_at"] == "2025-01-02T03:04:05+00:00"
     assert stamped.preferences_path.read_bytes() == data
 
@@ -446,22 +448,34 @@ def test_single_response_project_is_refused(session, tmp_path):
 def test_unknown_or_non_pairwise_question_is_refused(session, tmp_path, question_id, message):
     project = make_project(session)
     with pytest.raises(InvalidInput) as info:
-        export_preferences(session, project, tmp_path, question_id=question_id)
+        export_preferences(session, project, tmp_path, ExportOptions(question_id=question_id))
     assert message in str(info.value)
     assert not (tmp_path / PREFERENCES_FILE).exists()
 
 
 def test_min_raters_below_one_is_refused(session, tmp_path):
     with pytest.raises(InvalidInput, match="min_raters"):
-        export_preferences(session, make_project(session), tmp_path, min_raters=0)
+        export_preferences(session, make_project(session), tmp_path, ExportOptions(min_raters=0))
 
 
-def test_aggregate_pair_without_database():
-    assert aggregate_pair([("A", 3), ("A", 1), ("B", 2)]).margin == pytest.approx(2 / 3)
-    assert aggregate_pair([("tie", None), ("tie", None), ("B", 1)]).status == "tie"
-    assert aggregate_pair([("A", 1), ("B", 1)]).status == "no_majority"
-    with pytest.raises(ValueError):
-        aggregate_pair([])
+def test_the_majority_rule_without_database():
+    """Counts (A, B, tie) per item, decided by hand: a strict plurality wins, a shared top is none."""
+    from workbench.export.votes import majority
+
+    n_a, n_b, n_tie = np.array([[2, 1, 0], [1, 0, 2], [1, 1, 0], [0, 0, 0], [2, 0, 2], [1, 0, 0]]).T
+    assert majority(n_a, n_b, n_tie).tolist() == [0, 2, -1, -1, -1, 0]  # A, tie, none, none, none, A
+
+
+def test_majority_margin_is_the_mean_signed_strength_toward_the_winner():
+    from workbench.export.votes import decide
+
+    # A(3), A(1), B(2): A wins, margin (3 + 1 - 2) / 3; B(2), B(2), tie: B wins, (2 + 2) / 3.
+    cols = {"n_a": np.array([2, 0]), "n_b": np.array([1, 2]), "n_tie": np.array([0, 1])}
+    cols |= {"strength_a": np.array([4, 0]), "strength_b": np.array([2, 4])}
+    plan = SimpleNamespace(options=ExportOptions(aggregate="majority"))
+    winner, margin, _ = decide(cols, plan, None)
+    assert winner.tolist() == [0, 1]
+    assert margin.tolist() == pytest.approx([2 / 3, 4 / 3])
 
 
 # -- real pairs ----------------------------------------------------------------------------

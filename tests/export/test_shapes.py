@@ -21,6 +21,7 @@ from workbench.export import (
     MANIFEST_FILE,
     PARQUET_FILE,
     PREFERENCES_FILE,
+    ExportOptions,
     export_judgments,
     export_preferences,
 )
@@ -82,7 +83,7 @@ def rated(session):
 def test_standard_parquet_and_jsonl_agree_and_load_with_datasets(session, rated, tmp_path):
     datasets = pytest.importorskip("datasets")
     project, items = rated
-    summary = export_preferences(session, project, tmp_path, formats=("jsonl", "parquet"))
+    summary = export_preferences(session, project, tmp_path, ExportOptions(formats=("jsonl", "parquet")))
     lines = read_jsonl(tmp_path / PREFERENCES_FILE)
     table = pq.read_table(tmp_path / PARQUET_FILE)
     assert table.num_rows == len(lines) == summary.rows == 2
@@ -105,7 +106,7 @@ def test_conversational_shape_round_trips_multi_turn_prompts(session, tmp_path):
     project = make_project(session, overlap_k=1)
     chat = make_item(session, project, external_id="chat", prompt=MESSAGES)
     judge(session, project, {"chat": [("a", "B", 2)]})
-    export_preferences(session, project, tmp_path, formats=("jsonl", "parquet"))
+    export_preferences(session, project, tmp_path, ExportOptions(formats=("jsonl", "parquet")))
     expected_chosen = [{"role": "assistant", "content": chat.responses[1].text}]
     for kind, name in (("parquet", PARQUET_FILE), ("json", PREFERENCES_FILE)):
         ds = datasets.load_dataset(kind, data_files=str(tmp_path / name), split="train")
@@ -115,12 +116,12 @@ def test_conversational_shape_round_trips_multi_turn_prompts(session, tmp_path):
     schema = pq.read_schema(tmp_path / PARQUET_FILE)
     assert schema.field("prompt").type == pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
     with pytest.raises(InvalidInput, match="conversational"):
-        export_preferences(session, project, tmp_path / "std", shape="standard")
+        export_preferences(session, project, tmp_path / "std", ExportOptions(shape="standard"))
 
 
 def test_kto_rows_are_unpaired_with_boolean_labels(session, rated, tmp_path):
     project, items = rated
-    summary = export_preferences(session, project, tmp_path, shape="kto", formats=("jsonl", "parquet"))
+    summary = export_preferences(session, project, tmp_path, ExportOptions(shape="kto", formats=("jsonl", "parquet")))
     lines = read_jsonl(tmp_path / PREFERENCES_FILE)
     assert [(line["item_id"], line["completion"], line["label"]) for line in lines] == [
         ("q1", items["q1"].responses[0].text, True),
@@ -131,12 +132,12 @@ def test_kto_rows_are_unpaired_with_boolean_labels(session, rated, tmp_path):
     assert (summary.exported, summary.rows) == (2, 4)
     assert pq.read_schema(tmp_path / PARQUET_FILE).field("label").type == pa.bool_()
     with pytest.raises(InvalidInput, match="KTO"):
-        export_preferences(session, project, tmp_path / "x", shape="kto", ties="keep")
+        export_preferences(session, project, tmp_path / "x", ExportOptions(shape="kto", ties="keep"))
 
 
 def test_mean_strength_can_overturn_the_majority(session, rated, tmp_path):
     project, items = rated
-    _ = export_preferences(session, project, tmp_path / "mean", aggregate="mean_strength", ties="keep")
+    _ = export_preferences(session, project, tmp_path / "mean", ExportOptions(aggregate="mean_strength", ties="keep"))
     by_id = {line["item_id"]: line for line in read_jsonl(tmp_path / "mean" / PREFERENCES_FILE)}
     # q1: +1 +1 -3 → mean -1/3: B wins although two of three raters chose A
     assert by_id["q1"]["chosen"] == items["q1"].responses[1].text
@@ -147,7 +148,7 @@ def test_mean_strength_can_overturn_the_majority(session, rated, tmp_path):
 
 def test_dawid_skene_posteriors(session, rated, tmp_path):
     project, items = rated
-    summary = export_preferences(session, project, tmp_path, aggregate="dawid_skene", ties="keep")
+    summary = export_preferences(session, project, tmp_path, ExportOptions(aggregate="dawid_skene", ties="keep"))
     by_id = {line["item_id"]: line for line in read_jsonl(summary.preferences_path)}
     assert by_id["q2"]["chosen"] == items["q2"].responses[1].text and by_id["q2"]["posterior"] > 0.9
     assert all(0 <= line["posterior"] <= 1 for line in by_id.values())
@@ -156,7 +157,7 @@ def test_dawid_skene_posteriors(session, rated, tmp_path):
 
 def test_per_rater_rows_carry_stable_pseudonyms(session, rated, tmp_path):
     project, items = rated
-    first = export_preferences(session, project, tmp_path / "one", aggregate="per_rater", ties="split")
+    first = export_preferences(session, project, tmp_path / "one", ExportOptions(aggregate="per_rater", ties="split"))
     lines = read_jsonl(first.preferences_path)
     assert first.exported == 11 and first.rows == 13  # two tie judgments split in two rows each
     raters = {line["rater"] for line in lines}
@@ -165,7 +166,7 @@ def test_per_rater_rows_carry_stable_pseudonyms(session, rated, tmp_path):
     assert "ext-" not in raw and "external.invalid" not in raw
     c_on_q1 = [line for line in lines if line["item_id"] == "q1" and line["chosen"] == items["q1"].responses[1].text]
     assert len(c_on_q1) == 1 and c_on_q1[0]["margin"] == 3.0 and c_on_q1[0]["agreement"] == pytest.approx(2 / 3)
-    second = export_preferences(session, project, tmp_path / "two", aggregate="per_rater", ties="split")
+    second = export_preferences(session, project, tmp_path / "two", ExportOptions(aggregate="per_rater", ties="split"))
     assert first.preferences_sha256 == second.preferences_sha256
 
 
@@ -176,15 +177,15 @@ def test_filters_min_agreement_version_gold_and_honeypots(session, rated, tmp_pa
     judge(session, project, {"gold": [("a", "A", 1)], "honey": [("a", "A", 1)]})
     default = export_preferences(session, project, tmp_path / "default")
     assert [line["item_id"] for line in read_jsonl(default.preferences_path)] == ["q1", "q2"]
-    with_gold = export_preferences(session, project, tmp_path / "gold", include_gold=True)
+    with_gold = export_preferences(session, project, tmp_path / "gold", ExportOptions(include_gold=True))
     assert [line["item_id"] for line in read_jsonl(with_gold.preferences_path)] == ["gold", "honey", "q1", "q2"]
-    strict = export_preferences(session, project, tmp_path / "strict", min_agreement=0.9)
+    strict = export_preferences(session, project, tmp_path / "strict", ExportOptions(min_agreement=0.9))
     assert [line["item_id"] for line in read_jsonl(strict.preferences_path)] == ["q2"]
     assert strict.dropped_low_agreement == 3  # q1, q3 (2/3) and q4 (1/2)
     assert gold.id and honeypot.id
     with pytest.raises(InvalidInput, match="rubric_version"):
-        export_preferences(session, project, tmp_path / "v9", rubric_version=9)
-    v1 = export_preferences(session, project, tmp_path / "v1", rubric_version=1)
+        export_preferences(session, project, tmp_path / "v9", ExportOptions(rubric_version=9))
+    v1 = export_preferences(session, project, tmp_path / "v1", ExportOptions(rubric_version=1))
     assert v1.exported == 2
 
 
@@ -198,9 +199,11 @@ def test_flagged_raters_can_be_left_out(session, tmp_path):
         good, bad = "AB"[n % 2], "BA"[n % 2]  # alternating, so nobody is straight-lining
         votes[name] = [("good1", good, 2), ("good2", good, 2), ("good3", good, 1), ("bad", bad, 1)]
     judge(session, project, votes, durations={"bad": 500})  # and too fast
-    kept = export_preferences(session, project, tmp_path / "all", aggregate="per_rater")
+    kept = export_preferences(session, project, tmp_path / "all", ExportOptions(aggregate="per_rater"))
     assert kept.exported == 24
-    dropped = export_preferences(session, project, tmp_path / "clean", aggregate="per_rater", exclude_flagged_raters=True)
+    dropped = export_preferences(
+        session, project, tmp_path / "clean", ExportOptions(aggregate="per_rater", exclude_flagged_raters=True)
+    )
     assert dropped.exported == 18
     assert len({line["rater"] for line in read_jsonl(dropped.preferences_path)}) == 3
     manifest = json.loads(dropped.manifest_path.read_text())
@@ -210,7 +213,12 @@ def test_flagged_raters_can_be_left_out(session, tmp_path):
 def test_same_data_gives_the_same_bytes_manifest_and_card(session, rated, tmp_path):
     project, _ = rated
     runs = [
-        export_preferences(session, project, tmp_path / name, formats=("jsonl", "parquet"), ties="split", batch_size=size)
+        export_preferences(
+            session,
+            project,
+            tmp_path / name,
+            ExportOptions(formats=("jsonl", "parquet"), ties="split", batch_size=size),
+        )
         for name, size in (("one", 1000), ("two", 1000), ("three", 1))
     ]
     for name in (PREFERENCES_FILE, PARQUET_FILE, MANIFEST_FILE, CARD_FILE):
@@ -222,7 +230,9 @@ def test_same_data_gives_the_same_bytes_manifest_and_card(session, rated, tmp_pa
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert manifest["files"][PARQUET_FILE]["rows"] == pq.read_metadata(tmp_path / "one" / PARQUET_FILE).num_rows
     alpha = manifest["rubric"]["versions"][0]["alpha"]
-    assert alpha["level"] == "nominal" and alpha["resamples"] > 0 and alpha["ci_low"] <= alpha["value"] <= alpha["ci_high"]
+    assert (
+        alpha["level"] == "nominal" and alpha["resamples"] > 0 and alpha["ci_low"] <= alpha["value"] <= alpha["ci_high"]
+    )
     card = (tmp_path / "one" / CARD_FILE).read_text()
     assert "configs:" in card and PARQUET_FILE in card and manifest["files"][PARQUET_FILE]["sha256"] in card
     assert hashlib.sha256((tmp_path / "one" / MANIFEST_FILE).read_bytes()).hexdigest() in card
@@ -238,7 +248,7 @@ def test_bad_options_are_refused(session, rated, tmp_path):
         ({"min_agreement": 1.5}, "min_agreement"),
     ):
         with pytest.raises(InvalidInput) as info:
-            export_preferences(session, project, tmp_path, **kwargs)
+            export_preferences(session, project, tmp_path, ExportOptions(**kwargs))
         assert info.value.errors[0].location == where
     assert not (tmp_path / PREFERENCES_FILE).exists()
 
@@ -265,10 +275,17 @@ def test_parquet_row_groups_do_not_depend_on_how_rows_arrive(tmp_path):
 
     schema = pa.schema([pa.field("x", pa.int64())])
     digests = []
-    for name, chunks in (("one", [list(range(25))]), ("many", [list(range(0, 7)), list(range(7, 19)), list(range(19, 25))])):
+    for name, chunks in (
+        ("one", [list(range(25))]),
+        ("many", [list(range(0, 7)), list(range(7, 19)), list(range(19, 25))]),
+    ):
         writer = ParquetWriter(tmp_path / name, tmp_path / f"{name}.tmp", schema, batch_rows=10)
         for chunk in chunks:
             writer.write_columns({"x": chunk})
         digests.append(writer.close().sha256)
-        assert [pq.ParquetFile(tmp_path / f"{name}.tmp").metadata.row_group(i).num_rows for i in range(3)] == [10, 10, 5]
+        assert [pq.ParquetFile(tmp_path / f"{name}.tmp").metadata.row_group(i).num_rows for i in range(3)] == [
+            10,
+            10,
+            5,
+        ]
     assert digests[0] == digests[1]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.factories import make_item, make_project
 from workbench.errors import ImportInvalid
-from workbench.export import export_preferences
+from workbench.export import ExportOptions, export_preferences
 from workbench.models import Judgment, User
 from workbench.rubric import parse_rubric
 from workbench.services.adapters import llmbar_items, llmbar_judgments
@@ -173,7 +173,9 @@ def test_llmbar_round_trip_matches_the_published_labels(session, reference_data,
             expected[f"{stem}-{n:04d}"] = (pair["input"], pair[f"output_{label}"], pair[f"output_{3 - label}"])
     assert len(expected) == 885
 
-    summary = export_preferences(session, project, tmp_path, formats=("jsonl", "parquet"), alpha_resamples=0)
+    summary = export_preferences(
+        session, project, tmp_path, ExportOptions(formats=("jsonl", "parquet"), alpha_resamples=0)
+    )
     lines = [json.loads(line) for line in summary.preferences_path.read_text(encoding="utf-8").splitlines()]
     assert summary.exported == len(lines) == len(expected)
     for line in lines:

@@ -46,6 +46,20 @@ def test_page_and_live_count(client, auth, project_id):
     assert bad.status_code == 422 and "min_agreement" in bad.text
 
 
+def test_the_live_count_writes_no_export(client, auth, project_id, monkeypatch):
+    from workbench.web import exports
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("the count ran an export")
+
+    monkeypatch.setattr(exports, "export_preferences", no_export)
+    auth.login_as("researcher")
+    count = client.get(
+        f"/projects/{project_id}/export/count", query_string={"ties": "split"}, headers={"HX-Request": "true"}
+    )
+    assert count.status_code == 200 and "<strong>4</strong> row(s) from 3 of 3 rated unit(s)" in count.text
+
+
 def test_download_is_a_deterministic_zip(client, auth, project_id):
     auth.login_as("researcher")
     url = f"/projects/{project_id}/export/download"

@@ -32,8 +32,7 @@ def _import_source(file: str, fmt: str, bar=None):
 
 def _write_rejects(report_path: Path, rejected) -> None:
     with open(report_path, "w", encoding="utf-8") as fh:
-        for error in rejected:
-            fh.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(error.as_dict(), ensure_ascii=False) + "\n" for error in rejected)
 
 
 @contextmanager
@@ -56,12 +55,18 @@ def _progress(file: str, fmt: str, show: bool):
 
 
 def _import_options(command):
-    command = click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")(command)
+    command = click.option(
+        "--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr."
+    )(command)
     command = click.option(
         "--report", "report_path", type=click.Path(dir_okay=False), default=None,
         help="With --skip-invalid: where to write the rejected rows as JSON Lines (default FILE.rejected.jsonl).",
     )(command)  # fmt: skip
-    command = click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad ones instead of importing nothing.")(command)
+    command = click.option(
+        "--skip-invalid",
+        is_flag=True,
+        help="Import the good rows and report the bad ones instead of importing nothing.",
+    )(command)
     return click.option(
         "--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="auto", show_default=True,
         help="File layout; auto guesses from the extension (.jsonl[.gz], .csv, .parquet). llmbar and hh read those published datasets.",
@@ -100,9 +105,16 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
 @click.argument("project")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_import_options
-@click.option("--question", default=None, help="For llmbar/hh: the pairwise question the labels answer; default: the first.")
+@click.option(
+    "--question", default=None, help="For llmbar/hh: the pairwise question the labels answer; default: the first."
+)
 @click.option("--rater", default=None, help="For llmbar/hh: the external rater name given to the labels.")
-@click.option("--machine-rater", "machine_raters", multiple=True, help="A rater in FILE that is a machine (an LLM judge, a script), not a person; repeatable.")
+@click.option(
+    "--machine-rater",
+    "machine_raters",
+    multiple=True,
+    help="A rater in FILE that is a machine (an LLM judge, a script), not a person; repeatable.",
+)
 @click.option(
     "--repeats",
     type=click.Choice(["refuse", "keep-first", "keep-last", "as-repeats"]),
@@ -111,7 +123,16 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
     help="Rows repeating a (rater, item): refuse the file, keep the first or the last, or store the second as a repeat (intra-rater consistency, never a vote).",
 )
 def import_judgments_command(
-    project: str, file: str, fmt: str, skip_invalid: bool, report_path: str | None, progress: bool, question, rater, machine_raters, repeats
+    project: str,
+    file: str,
+    fmt: str,
+    skip_invalid: bool,
+    report_path: str | None,
+    progress: bool,
+    question,
+    rater,
+    machine_raters,
+    repeats,
 ):
     """Import judgments {item_id, rater, answers, submitted_at?} from FILE; raters become external raters."""
     from ..rubric.questions import Questions
@@ -132,7 +153,13 @@ def import_judgments_command(
             else:
                 rows, unit, _ = _import_source(file, fmt, bar)
             report = import_judgments(
-                session, target, rows, skip_invalid=skip_invalid, unit=unit, machine_raters=machine_raters, repeats=repeats
+                session,
+                target,
+                rows,
+                skip_invalid=skip_invalid,
+                unit=unit,
+                machine_raters=machine_raters,
+                repeats=repeats,
             )
         repeated = ""
         if report.repeats_stored or report.repeats_dropped:
@@ -149,18 +176,27 @@ def import_judgments_command(
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--question", default=None, help="Pairwise question to export; default: the first.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "both"]), default="both", show_default=True)
-@click.option("--shape", type=click.Choice(["auto", "standard", "conversational", "kto", "reward"]), default="auto", show_default=True)
+@click.option(
+    "--shape",
+    type=click.Choice(["auto", "standard", "conversational", "kto", "reward"]),
+    default="auto",
+    show_default=True,
+)
 @click.option(
     "--aggregate", type=click.Choice(["majority", "mean_strength", "dawid_skene", "per_rater"]), default="majority",
     show_default=True, help="How the ratings of an item become rows; per_rater writes one row per judgment.",
 )  # fmt: skip
 @click.option("--ties", type=click.Choice(["drop", "keep", "split"]), default="drop", show_default=True)
 @click.option("--min-raters", default=1, show_default=True)
-@click.option("--min-agreement", default=0.0, show_default=True, help="Drop items whose top choice has a smaller share.")
+@click.option(
+    "--min-agreement", default=0.0, show_default=True, help="Drop items whose top choice has a smaller share."
+)
 @click.option("--rubric-version", type=int, default=None, help="Only judgments made under this rubric version.")
 @click.option("--exclude-flagged", is_flag=True, help="Leave out every rater the calibration flags.")
 @click.option("--include-gold", is_flag=True, help="Keep gold items and honeypots (left out by default).")
-@click.option("--alpha-resamples", default=1000, show_default=True, help="Bootstrap resamples for alpha's CI in the manifest.")
+@click.option(
+    "--alpha-resamples", default=1000, show_default=True, help="Bootstrap resamples for alpha's CI in the manifest."
+)
 @click.option("--judgments", "raw", is_flag=True, help="Export the raw judgments (one row per judgment) instead.")
 def export_command(
     project: str, out_dir: str, question: str | None, fmt: str, shape: str, aggregate: str, ties: str,
@@ -168,7 +204,7 @@ def export_command(
     include_gold: bool, alpha_resamples: int, raw: bool,
 ):  # fmt: skip
     """Export PROJECT's preferences (TRL shapes, JSONL/Parquet) with manifest.json and a dataset card."""
-    from ..export import export_judgments, export_preferences
+    from ..export import ExportOptions, export_judgments, export_preferences
     from ..services.calibration import parse_thresholds
     from ..services.projects import resolve_project
 
@@ -180,13 +216,13 @@ def export_command(
             if raw:
                 summary = export_judgments(session, target, Path(out_dir), formats=formats, include_gold=include_gold)
             else:
-                summary = export_preferences(
-                    session, target, Path(out_dir), question_id=question, min_raters=min_raters, shape=shape,
-                    formats=formats, aggregate=aggregate, ties=ties, min_agreement=min_agreement,
-                    rubric_version=rubric_version, exclude_flagged_raters=exclude_flagged,
-                    calibration_thresholds=parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"]),
-                    include_gold=include_gold, alpha_resamples=alpha_resamples,
+                options = ExportOptions(
+                    question_id=question, shape=shape, formats=formats, aggregate=aggregate, ties=ties,
+                    min_raters=min_raters, min_agreement=min_agreement, rubric_version=rubric_version,
+                    exclude_flagged_raters=exclude_flagged, include_gold=include_gold, alpha_resamples=alpha_resamples,
                 )  # fmt: skip
+                thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
+                summary = export_preferences(session, target, Path(out_dir), options, thresholds)
         click.echo(json.dumps(dataclasses.asdict(summary), default=str, indent=2))
     except WorkbenchError as exc:
         report_failure(exc)

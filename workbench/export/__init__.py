@@ -1,24 +1,21 @@
 """Dataset exports: streamed, deterministic files with a manifest (DESIGN.md §7).
 
 No Flask here: exports take a SQLAlchemy ``Session`` and write files; the CLI and the web
-layer decide where and when.
+layer decide where and when, and describe what to export with one ``ExportOptions``.
 """
 
+from .count import PreferenceCounts, count_preferences
 from .judgments import JUDGMENTS_FILE, JUDGMENTS_PARQUET, export_judgments
+from .options import AGGREGATES, FORMATS, SHAPES, TIE_POLICIES, ExportOptions
 from .preferences import (
-    AGGREGATES,
     CARD_FILE,
-    FORMATS,
     MANIFEST_FILE,
     PARQUET_FILE,
     PREFERENCES_FILE,
-    SHAPES,
-    TIE_POLICIES,
     ExportSummary,
     VersionExport,
     export_preferences,
 )
-from .votes import PairOutcome, aggregate_pair
 
 __all__ = [
     "AGGREGATES",
@@ -31,10 +28,11 @@ __all__ = [
     "PREFERENCES_FILE",
     "SHAPES",
     "TIE_POLICIES",
+    "ExportOptions",
     "ExportSummary",
-    "PairOutcome",
+    "PreferenceCounts",
     "VersionExport",
-    "aggregate_pair",
+    "count_preferences",
     "export_judgments",
     "export_preferences",
 ]

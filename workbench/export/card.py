@@ -62,8 +62,10 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
         "",
         f"# Preferences from project {manifest['project']}",
         "",
-        f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
-        f"Rubric `{manifest['rubric']['slug']}`, question `{manifest['question_id']}`.",
+        (
+            f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
+            f"Rubric `{manifest['rubric']['slug']}`, question `{manifest['question_id']}`."
+        ),
         "",
         "## Shape",
         "",
@@ -90,7 +92,9 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
     ]
     for v in manifest["rubric"]["versions"]:
         alpha = v.get("alpha") or {}
-        ci = f"[{_fmt(alpha.get('ci_low'))}, {_fmt(alpha.get('ci_high'))}]" if alpha.get("ci_low") is not None else "n/a"
+        ci = (
+            f"[{_fmt(alpha.get('ci_low'))}, {_fmt(alpha.get('ci_high'))}]" if alpha.get("ci_low") is not None else "n/a"
+        )
         lines.append(
             f"| {v['number']} | `{v['sha256'][:12]}` | {v['question_id'] or '—'} | {v['counts']['exported']} "
             f"| {_fmt(alpha.get('value'))} | {ci} |"

@@ -137,4 +137,6 @@ def export_judgments(
         manifest["created_at"] = created_at.isoformat()
     data = (json.dumps(manifest, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     write_bytes_atomically(out / MANIFEST_FILE, data)
-    return JudgmentExportSummary(rows=manifest["counts"]["judgments"], manifest_path=out / MANIFEST_FILE, files=tuple(digests))
+    return JudgmentExportSummary(
+        rows=manifest["counts"]["judgments"], manifest_path=out / MANIFEST_FILE, files=tuple(digests)
+    )

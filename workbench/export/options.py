@@ -1,16 +1,20 @@
-"""What a preference export was asked for: the allowed choices, their checks, and the columns they imply.
+"""What a preference export is asked for (``ExportOptions``), and the columns that implies.
 
-``ExportOptions`` is the checked, resolved form of ``export_preferences``' keyword
-arguments (``shape`` is never ``auto`` here). ``columns_for`` lists the output columns in
-Parquet order and ``arrow_schema`` gives their fixed types; the manifest and the dataset
-card repeat both.
+``ExportOptions`` is the one value the CLI, the export page and the research API build;
+it checks itself when made, so a bad choice is refused before anything is read.
+``Plan`` is those options resolved against the project's data (``plan.make_plan``):
+the shape ``auto`` stands for, whether prompts are chat messages, the raters left out,
+and the rubric versions and questions to export. ``columns_for`` lists the output
+columns in Parquet order and ``arrow_schema`` gives their fixed types; the manifest and
+the dataset card repeat both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from datetime import datetime
+from typing import Any, NoReturn
 
 import pyarrow as pa
 
@@ -37,37 +41,95 @@ TIES = {
 }
 
 
-@dataclass(frozen=True)
-class ExportOptions:
-    shape: str
-    conversational: bool
-    aggregate: str
-    ties: str
-    min_raters: int
-    min_agreement: float
-    include_gold: bool
-    excluded: tuple[int, ...]
-    batch_size: int
-    prefer_adjudicated: bool = True
-
-
 def refuse(location: str, message: str) -> NoReturn:
     raise InvalidInput("cannot export preferences", [FieldError(location, message)])
 
 
-def check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        refuse(name, f"{name} must be a whole number of at least 1")
+def _check_count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        refuse(name, f"{name} must be a whole number of at least {least}")
 
 
-def check_one_of(name: str, value: str, allowed: Sequence[str]) -> None:
+def _check_one_of(name: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
         refuse(name, f"{value!r} is not one of {', '.join(allowed)}")
 
 
-def columns_for(opts: ExportOptions) -> list[str]:
+@dataclass(frozen=True)
+class ExportOptions:
+    """The choices of one preference export (see ``preferences`` for what each does).
+
+    ``question_id`` None takes each rubric version's first pairwise question;
+    ``rubric_version`` None exports every judged version. ``alpha_resamples`` 0 gives
+    alpha without its bootstrap CI. ``created_at``, when given, is recorded in the
+    manifest (leave it out for a byte-identical manifest). ``batch_size`` is how many
+    rows are read per round trip; it does not change the output.
+    """
+
+    question_id: str | None = None
+    shape: str = "auto"
+    formats: tuple[str, ...] = ("jsonl",)
+    aggregate: str = "majority"
+    ties: str = "drop"
+    min_raters: int = 1
+    min_agreement: float = 0.0
+    rubric_version: int | None = None
+    exclude_flagged_raters: bool = False
+    include_gold: bool = False
+    prefer_adjudicated: bool = True
+    alpha_resamples: int = 1000
+    created_at: datetime | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def __post_init__(self) -> None:
+        formats = (self.formats,) if isinstance(self.formats, str) else tuple(dict.fromkeys(self.formats))
+        object.__setattr__(self, "formats", formats)
+        if not formats:
+            refuse("formats", "give at least one of jsonl, parquet")
+        for fmt in formats:
+            _check_one_of("formats", fmt, FORMATS)
+        _check_one_of("shape", self.shape, SHAPES)
+        _check_one_of("aggregate", self.aggregate, AGGREGATES)
+        _check_one_of("ties", self.ties, TIE_POLICIES)
+        _check_count("min_raters", self.min_raters, 1)
+        _check_count("batch_size", self.batch_size, 1)
+        _check_count("alpha_resamples", self.alpha_resamples, 0)
+        agreement = self.min_agreement
+        if isinstance(agreement, bool) or not isinstance(agreement, int | float) or not 0 <= agreement <= 1:
+            refuse("min_agreement", "min_agreement must be a number from 0 to 1")
+        object.__setattr__(self, "min_agreement", float(agreement))
+        if self.shape == "kto" and self.ties != "drop":
+            refuse("ties", "KTO rows cannot say 'tie'; use ties=drop with the kto shape")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """``ExportOptions`` resolved against the project's data.
+
+    ``shape`` is never ``auto``; ``conversational`` says whether prompts and responses
+    are written as message lists; ``excluded`` are the ids of the raters left out;
+    ``versions`` pairs each judged rubric version with the question exported for it
+    (None: skipped, its counts are zero); ``question_id`` is the manifest's headline
+    question.
+    """
+
+    options: ExportOptions
+    shape: str
+    conversational: bool
+    excluded: tuple[int, ...]
+    versions: tuple[tuple[Any, str | None], ...]
+    question_id: str | None
+    slug: str
+
+    @property
+    def per_rater(self) -> bool:
+        return self.options.aggregate == "per_rater"
+
+
+def columns_for(plan: Plan) -> list[str]:
     """The output columns, in Parquet order."""
-    if opts.shape == "kto":
+    opts = plan.options
+    if plan.shape == "kto":
         cols = ["prompt", "completion", "label", "model"]
     else:
         cols = ["prompt", "chosen", "rejected", "chosen_model", "rejected_model"]

@@ -63,21 +63,17 @@ How it runs, per rubric version (the modules beside this one):
    version's ratings for its fit.
 2. ``queries.units`` streams the exportable items in external-id order (code point order
    on every backend) with the prompt's JSON text and both responses, ``batch_size`` rows
-   at a time. Items not judged under the version are left out in SQL when they are more
-   than half of the project (``JUDGED_SHARE_FOR_SQL_FILTER``), else read and dropped here.
-
-   Both reads go through ``queries.stream_columns``: on a SQLite file a child process
-   reads them and sends column buffers that become numpy and Arrow arrays without a
-   Python object per value (``column_stream``); elsewhere a plain DB-API cursor
-   (server-side on PostgreSQL) fetches tuples that are converted per batch.
+   at a time, through a plain DB-API cursor (server-side on PostgreSQL). Items not
+   judged under the version are left out in SQL when they are more than half of the
+   project (``JUDGED_SHARE_FOR_SQL_FILTER``), else read and dropped here.
 3. For each batch, ``votes.judge_batch`` decides all its items at once and applies the
    filters and adjudications as array operations; ``rows`` turns the kept units into
    Arrow arrays for Parquet (no Python object per cell) or Python values for JSON Lines.
 
-Rows are read one batch ahead in a thread, and Parquet row groups are encoded in another
-(``threads``), so reading, deciding and writing overlap; the cyclic garbage collector is
-paused meanwhile. Writers keep one Parquet row group at most. Files are written under
-temporary names and renamed into place only when all are complete.
+On a SQLite file the export reads one snapshot on a connection of its own, in a deferred
+transaction (``db.read_snapshot``): raters go on submitting while it runs, and what they
+submit meanwhile is not in it. Writers keep one Parquet row group at most. Files are
+written under temporary names and renamed into place only when all are complete.
 """
 
 from __future__ import annotations
@@ -86,48 +82,24 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from .. import __version__
-from ..domain import TaskKind
-from ..errors import FieldError, InvalidInput
+from ..db import read_snapshot
 from ..models import Project, RubricVersion
-from ..services.rubrics import current_version
 from .card import choice_alpha, dataset_card
-from .options import (
-    AGGREGATES,
-    DEFAULT_BATCH_SIZE,
-    FORMATS,
-    MARGIN,
-    SHAPES,
-    TIE_POLICIES,
-    TIES,
-    ExportOptions,
-    arrow_schema,
-    check_one_of,
-    check_positive,
-    columns_for,
-    refuse,
-)
-from .queries import flagged_raters, has_message_prompts, item_count, judged_versions, stream_columns, units
+from .options import MARGIN, TIES, ExportOptions, Plan, arrow_schema, columns_for
+from .plan import make_plan
+from .queries import item_count, stream_columns, units
 from .rows import Prompts, UnitBatch, arrow_columns, python_columns, select_rows
-from .threads import collection_paused, read_ahead
-from .votes import (
-    GrowingArray,
-    adjudicated_choices,
-    count_votes,
-    dawid_skene_posteriors,
-    judge_batch,
-    vote_counts_by_item,
-)
+from .votes import GrowingArray, adjudicated_choices, count_votes, dawid_skene_posteriors, judge_batch
 from .writers import FileDigest, JsonlWriter, ParquetWriter, atomic_files, write_bytes_atomically
 
 PREFERENCES_FILE = "preferences.jsonl"
@@ -178,6 +150,9 @@ class VersionExport:
         }
 
 
+COUNTS = tuple(VersionExport(0, "", None).counts())
+
+
 @dataclass(frozen=True)
 class ExportSummary:
     """Paths, hashes and counts of one preference export.
@@ -210,34 +185,6 @@ class ExportSummary:
     manifest_sha256: str = ""
 
 
-# -- question and version resolution -------------------------------------------------------
-
-
-def _pairwise_ids(document: dict[str, Any]) -> list[str]:
-    return [q["id"] for q in document.get("questions", []) if q.get("type") == "pairwise"]
-
-
-def _question_for(document: dict[str, Any], question_id: str | None) -> str | None:
-    ids = _pairwise_ids(document)
-    if question_id is None:
-        return ids[0] if ids else None
-    return question_id if question_id in ids else None
-
-
-def _check_question(question_id: str | None, documents: Sequence[dict[str, Any]]) -> None:
-    if question_id is None:
-        return
-    if any(question_id in _pairwise_ids(doc) for doc in documents):
-        return
-    known = sorted({q for doc in documents for q in _pairwise_ids(doc)})
-    other = any(question_id == q.get("id") for doc in documents for q in doc.get("questions", []))
-    why = "is not a pairwise question" if other else "is not a question of this rubric"
-    raise InvalidInput(
-        "cannot export preferences",
-        [FieldError("question_id", f"{question_id!r} {why}; pairwise questions: {', '.join(known) or 'none'}")],
-    )
-
-
 # -- one rubric version --------------------------------------------------------------------
 
 
@@ -248,59 +195,54 @@ class _Sinks:
 
 
 def _export_version(
-    session: Session,
-    project: Project,
-    version: RubricVersion,
-    question_id: str,
-    slug: str,
-    sinks: _Sinks,
-    opts: ExportOptions,
-) -> tuple[VersionExport, np.ndarray | None]:
+    session: Session, project: Project, version: RubricVersion, question_id: str, sinks: _Sinks, plan: Plan
+) -> tuple[VersionExport, np.ndarray]:
+    """Write the version's rows; its counts, and the per-item A/B/tie counts alpha is taken from."""
+    opts = plan.options
     counts = Counter()
     posteriors = None
     if opts.aggregate == "dawid_skene":
-        posteriors = dawid_skene_posteriors(session, project, version, question_id, opts)
+        posteriors = dawid_skene_posteriors(session, project, version, question_id, plan)
         if posteriors is None:
-            return VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id), None
-    votes = count_votes(session, project, version, question_id, opts)
-    per_rater = opts.aggregate == "per_rater"
+            empty = VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id)
+            return empty, np.zeros((0, 3), dtype=np.int64)
+    votes = count_votes(session, project, version, question_id, plan)
     names: dict[int, str] = {}
-    # Vote-table rows of the streamed items with two or more ratings, in stream order: alpha
-    # uses only those (pairable) units, so the others need not be kept.
+    # Vote-table rows for alpha: of the streamed items with two or more ratings, in stream
+    # order (alpha uses only those pairable units); for per_rater, of every streamed unit.
     pairable = GrowingArray()
     adjudicated = (
-        adjudicated_choices(session, project, question_id) if opts.prefer_adjudicated and not per_rater else None
+        adjudicated_choices(session, project, question_id) if opts.prefer_adjudicated and not plan.per_rater else None
     )
     # Leave unjudged items out in SQL only when they are many: the check costs a lookup per
     # item, and reading the few that are not judged and dropping them here is cheaper.
     only_judged = len(votes.item_ids) < JUDGED_SHARE_FOR_SQL_FILTER * item_count(session, project)
-    query = units(session, project, version, question_id, opts, only_judged)
-    with closing(read_ahead(stream_columns(session, query, opts.batch_size))) as batches:
+    query = units(session, project, version, question_id, plan, only_judged)
+    with closing(stream_columns(session, query, opts.batch_size)) as batches:
         for columns in batches:
-            batch = UnitBatch.from_columns(columns, per_rater)
+            batch = UnitBatch.from_columns(columns, plan.per_rater)
             pos, found = votes.locate(batch.item_pk)
-            if not found.all():  # not judged (or judged after the votes were counted)
+            if not found.all():  # not judged (or, on PostgreSQL, judged after the votes were counted)
                 batch, pos = batch.subset(found), pos[found]
             cols = {"item_pk": batch.item_pk, **votes.columns(pos)}
-            if per_rater:
+            if plan.per_rater:
                 cols.update(own=batch.own, own_strength=batch.own_strength)
-            verdict = judge_batch(cols, opts, posteriors, adjudicated)
-            if not per_rater:
-                pairable.extend(pos[verdict.n >= 2])
-            counts.update(verdict.counts(per_rater))
+            verdict = judge_batch(cols, plan, posteriors, adjudicated)
+            pairable.extend(pos if plan.per_rater else pos[verdict.n >= 2])
+            counts.update(verdict.counts(plan))
             if not verdict.keep.any():
                 continue
-            selection = select_rows(batch, verdict, opts, project, names)
+            selection = select_rows(batch, verdict, plan, project, names)
             prompts = Prompts(batch.prompt_json)
-            counts["rows"] += len(selection) * (2 if opts.shape == "kto" else 1)
             if sinks.jsonl is not None:
-                sinks.jsonl.write_columns(python_columns(batch, selection, prompts, version, slug, opts))
+                sinks.jsonl.write_columns(python_columns(batch, selection, prompts, version, plan.slug, plan))
             if sinks.parquet is not None:
-                sinks.parquet.write_arrays(arrow_columns(batch, selection, prompts, version, slug, opts))
+                sinks.parquet.write_arrays(arrow_columns(batch, selection, prompts, version, plan.slug, plan))
     export = VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id, **counts)
-    if per_rater:
-        return export, None  # one row per judgment: the per-item counts need their own query
-    return export, votes.counts(pairable.array())
+    rows = pairable.array()
+    if plan.per_rater:  # one unit per judgment: each item once, in item order
+        rows = np.unique(rows)
+    return export, votes.counts(rows)
 
 
 # -- the export ----------------------------------------------------------------------------
@@ -310,132 +252,93 @@ def export_preferences(
     session: Session,
     project: Project,
     out_dir: str | os.PathLike[str],
-    question_id: str | None = None,
-    drop_ties: bool = True,
-    min_raters: int = 1,
-    *,
-    shape: str = "auto",
-    formats: Iterable[str] = ("jsonl",),
-    aggregate: str = "majority",
-    ties: str | None = None,
-    min_agreement: float = 0.0,
-    rubric_version: int | None = None,
-    exclude_flagged_raters: bool = False,
+    options: ExportOptions = ExportOptions(),  # noqa: B008 - frozen, so one shared default is safe
     calibration_thresholds=None,
-    include_gold: bool = False,
-    alpha_resamples: int = 1000,
-    created_at: datetime | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    prefer_adjudicated: bool = True,
 ) -> ExportSummary:
     """Write the preference files, ``manifest.json`` and ``README.md`` into ``out_dir``.
 
-    ``question_id`` picks the pairwise question; by default each rubric version's first
-    pairwise question (a version without it is skipped, ``question_id: null`` in the
-    manifest). ``ties`` overrides ``drop_ties`` (``drop_ties=False`` means ``keep``).
-    ``created_at``, when given, is recorded in the manifest (leave it out for a
-    byte-identical manifest). With ``prefer_adjudicated`` (the default), an item an
-    adjudicator settled takes the adjudicated answer instead of the raters' aggregate, and
-    is exported even without a majority or with low agreement. Only reads the session;
-    never commits.
+    ``options`` says what to export (``ExportOptions``); ``calibration_thresholds`` decide
+    which raters ``exclude_flagged_raters`` leaves out (default thresholds when None).
+    With ``prefer_adjudicated`` (the default), an item an adjudicator settled takes the
+    adjudicated answer instead of the raters' aggregate, and is exported even without a
+    majority or with low agreement. Never writes to the database; on a SQLite file it
+    reads a snapshot of its own (``db.read_snapshot``), ending ``session``'s transaction
+    first when that has written nothing.
 
     Raises ``InvalidInput`` when the project is not pairwise, the question is not a
-    pairwise question of the rubric, an option is unknown or out of range, or the shape
-    cannot hold the data (``standard``/``reward`` with chat prompts, ``kto`` with ties).
+    pairwise question of the rubric, an option is out of range, or the shape cannot hold
+    the data (``standard``/``reward`` with chat prompts).
     """
-    if project.task_kind != TaskKind.PAIRWISE:
-        refuse("project", f"project {project.name!r} is {project.task_kind.value}, not pairwise")
-    ties = ties or ("drop" if drop_ties else "keep")
-    formats = tuple(dict.fromkeys(formats))
-    check_positive("min_raters", min_raters)
-    check_positive("batch_size", batch_size)
-    check_one_of("shape", shape, SHAPES)
-    check_one_of("aggregate", aggregate, AGGREGATES)
-    check_one_of("ties", ties, TIE_POLICIES)
-    if not formats:
-        refuse("formats", "give at least one of jsonl, parquet")
-    for fmt in formats:
-        check_one_of("formats", fmt, FORMATS)
-    if isinstance(min_agreement, bool) or not isinstance(min_agreement, int | float) or not 0 <= min_agreement <= 1:
-        refuse("min_agreement", "min_agreement must be a number from 0 to 1")
-    if shape == "kto" and ties != "drop":
-        refuse("ties", "KTO rows cannot say 'tie'; use ties=drop with the kto shape")
+    with read_snapshot(session) as reader:
+        project = reader.get(Project, inspect(project).identity[0])
+        return _export(reader, project, Path(out_dir), options, calibration_thresholds)
 
-    current = current_version(session, project)
-    versions = judged_versions(session, project)
-    _check_question(question_id, [current.document, *(v.document for v in versions)])
-    if rubric_version is not None and rubric_version not in {v.number for v in versions}:
-        known = ", ".join(str(v.number) for v in versions) or "none"
-        refuse("rubric_version", f"no judgments under version {rubric_version}; judged versions: {known}")
-    slug = project.rubric.slug
-    headline_question = question_id or _question_for(current.document, None)
 
-    messages = has_message_prompts(session, project)
-    if messages and shape in ("standard", "reward"):
-        refuse(
-            "shape", f"the project has chat-message prompts; the {shape} shape needs text prompts (use conversational)"
-        )
-    conversational = shape == "conversational" or (shape in ("auto", "kto", "reward") and messages)
-    resolved_shape = ("conversational" if messages else "standard") if shape == "auto" else shape
-    excluded = flagged_raters(session, project, question_id, calibration_thresholds) if exclude_flagged_raters else ()
-    opts = ExportOptions(
-        shape=resolved_shape,
-        conversational=conversational,
-        aggregate=aggregate,
-        ties=ties,
-        min_raters=min_raters,
-        min_agreement=float(min_agreement),
-        include_gold=include_gold,
-        excluded=excluded,
-        batch_size=batch_size,
-        prefer_adjudicated=prefer_adjudicated,
-    )
-    columns = columns_for(opts)
-
-    out = Path(out_dir)
+def _export(session: Session, project: Project, out: Path, opts: ExportOptions, thresholds) -> ExportSummary:
+    plan = make_plan(session, project, opts, thresholds)
+    columns = columns_for(plan)
     out.mkdir(parents=True, exist_ok=True)
     done: list[VersionExport] = []
     with atomic_files(out) as files:
+        parquet = "parquet" in opts.formats
         sinks = _Sinks(
-            jsonl=files.jsonl(PREFERENCES_FILE) if "jsonl" in formats else None,
-            parquet=files.parquet(PARQUET_FILE, arrow_schema(columns, conversational))
-            if "parquet" in formats
-            else None,
+            jsonl=files.jsonl(PREFERENCES_FILE) if "jsonl" in opts.formats else None,
+            parquet=files.parquet(PARQUET_FILE, arrow_schema(columns, plan.conversational)) if parquet else None,
         )
-        for version in versions:
-            qid = _question_for(version.document, question_id)
-            if qid is None or (rubric_version is not None and version.number != rubric_version):
+        for version, qid in plan.versions:
+            if qid is None:
                 done.append(VersionExport(number=version.number, sha256=version.content_sha256, question_id=None))
                 continue
-            with collection_paused():
-                exported, vote_counts = _export_version(session, project, version, qid, slug, sinks, opts)
-            if vote_counts is None:
-                vote_counts = vote_counts_by_item(session, project, version, qid, opts)
-            alpha = choice_alpha(vote_counts, alpha_resamples)
+            exported, vote_counts = _export_version(session, project, version, qid, sinks, plan)
+            alpha = choice_alpha(vote_counts, opts.alpha_resamples)
             done.append(VersionExport(**{**exported.__dict__, "alpha": alpha}))
         digests = files.commit()
 
     totals = Counter()
     for v in done:
         totals.update(v.counts())
-    totals = {key: totals.get(key, 0) for key in VersionExport(0, "", None).counts()}
+    totals = {key: totals.get(key, 0) for key in COUNTS}
+    manifest = _manifest(project, plan, columns, done, totals, digests)
+    manifest_bytes = (json.dumps(manifest, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    write_bytes_atomically(out / MANIFEST_FILE, manifest_bytes)
+    write_bytes_atomically(out / CARD_FILE, dataset_card(manifest, manifest_sha256).encode("utf-8"))
+
+    by_name = {d.name: d for d in digests}
+    jsonl = by_name.get(PREFERENCES_FILE)
+    return ExportSummary(
+        preferences_path=out / PREFERENCES_FILE if jsonl else None,
+        manifest_path=out / MANIFEST_FILE,
+        preferences_sha256=jsonl.sha256 if jsonl else None,
+        preferences_bytes=jsonl.bytes if jsonl else None,
+        question_id=plan.question_id,
+        versions=tuple(done),
+        files=tuple(digests),
+        card_path=out / CARD_FILE,
+        parquet_path=out / PARQUET_FILE if PARQUET_FILE in by_name else None,
+        manifest_sha256=manifest_sha256,
+        **totals,
+    )
+
+
+def _manifest(project, plan: Plan, columns, done, totals, digests) -> dict[str, Any]:
+    opts = plan.options
     file_entries = {}
     for d in digests:
         entry = d.manifest_entry()
         if d.name.endswith(".jsonl"):
             entry["lines"] = d.rows
         file_entries[d.name] = entry
-
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "workbench_version": __version__,
         "project": project.name,
-        "question_id": headline_question,
-        "shape": resolved_shape,
-        "conversational": conversational,
+        "question_id": plan.question_id,
+        "shape": plan.shape,
+        "conversational": plan.conversational,
         "columns": columns,
         "rubric": {
-            "slug": slug,
+            "slug": plan.slug,
             "versions": [
                 {
                     "number": v.number,
@@ -448,49 +351,27 @@ def export_preferences(
             ],
         },
         "filters": {
-            "question_id": question_id,
-            "drop_ties": ties == "drop",
-            "ties": ties,
-            "min_raters": min_raters,
-            "min_agreement": float(min_agreement),
-            "rubric_version": rubric_version,
-            "exclude_flagged_raters": exclude_flagged_raters,
-            "raters_excluded": len(excluded),
-            "include_gold": include_gold,
+            "question_id": opts.question_id,
+            "drop_ties": opts.ties == "drop",
+            "ties": opts.ties,
+            "min_raters": opts.min_raters,
+            "min_agreement": opts.min_agreement,
+            "rubric_version": opts.rubric_version,
+            "exclude_flagged_raters": opts.exclude_flagged_raters,
+            "raters_excluded": len(plan.excluded),
+            "include_gold": opts.include_gold,
         },
         "aggregation": {
-            "method": aggregate,
-            "unit": ("judgment" if aggregate == "per_rater" else "item")
+            "method": opts.aggregate,
+            "unit": ("judgment" if plan.per_rater else "item")
             + " x rubric version; live judgments only; canonical orientation",
             "agreement": "share of the item's ratings equal to its most frequent choice",
-            "margin": MARGIN[aggregate],
-            "ties": TIES[ties],
+            "margin": MARGIN[opts.aggregate],
+            "ties": TIES[opts.ties],
         },
         "counts": totals,
         "files": file_entries,
     }
-    if created_at is not None:
-        manifest["created_at"] = created_at.isoformat()
-    manifest_bytes = (json.dumps(manifest, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    manifest_path = out / MANIFEST_FILE
-    write_bytes_atomically(manifest_path, manifest_bytes)
-    card_path = out / CARD_FILE
-    write_bytes_atomically(
-        card_path, dataset_card(manifest, hashlib.sha256(manifest_bytes).hexdigest()).encode("utf-8")
-    )
-
-    by_name = {d.name: d for d in digests}
-    jsonl = by_name.get(PREFERENCES_FILE)
-    return ExportSummary(
-        preferences_path=out / PREFERENCES_FILE if jsonl else None,
-        manifest_path=manifest_path,
-        preferences_sha256=jsonl.sha256 if jsonl else None,
-        preferences_bytes=jsonl.bytes if jsonl else None,
-        question_id=headline_question,
-        versions=tuple(done),
-        files=tuple(digests),
-        card_path=card_path,
-        parquet_path=out / PARQUET_FILE if PARQUET_FILE in by_name else None,
-        manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
-        **totals,
-    )
+    if opts.created_at is not None:
+        manifest["created_at"] = opts.created_at.isoformat()
+    return manifest

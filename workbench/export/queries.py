@@ -1,8 +1,9 @@
 """What the preference export reads, and how: the SQL, and a plain cursor for the large reads.
 
-The two large reads of an export are streamed through ``fetch_batches``: a plain DB-API
+The two large reads of an export are streamed through ``stream_columns``: a plain DB-API
 cursor (server-side on PostgreSQL) over a Core ``SELECT`` whose columns are integers and
-text, so no SQLAlchemy row or result processing happens per row.
+text, so no SQLAlchemy row or result processing happens per row; each batch of tuples
+becomes numpy and Arrow columns.
 
 - ``rating_codes``: one row per live judgment of a rubric version, in item order: the item,
   the choice as a code (A 0, B 1, tie 2, anything else -1) and the strength (1 when
@@ -23,13 +24,11 @@ from operator import itemgetter
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select, true
+from sqlalchemy import Integer, Text, and_, case, cast, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Item, Judgment, Project, Response, RubricVersion
-from .column_stream import column_batches, kinds_of, sqlite_file
-from .options import ExportOptions
-from .sqlite_columns import INTEGER
+from .options import Plan
 
 _cursor_names = itertools.count(1)
 
@@ -140,37 +139,7 @@ def rating_codes(project: Project, version: RubricVersion, question_id: str, exc
     )
 
 
-def item_votes(ratings_subquery):
-    """Per item: counts of A, B and tie, and the summed strengths of A and B (one GROUP BY)."""
-
-    def count(value: str):
-        return func.sum(case((ratings_subquery.c.choice == value, 1), else_=0))
-
-    def total(value: str):
-        return func.sum(case((ratings_subquery.c.choice == value, ratings_subquery.c.strength), else_=0))
-
-    return (
-        select(
-            ratings_subquery.c.item_id,
-            count("A").label("n_a"),
-            count("B").label("n_b"),
-            count("tie").label("n_tie"),
-            total("A").label("strength_a"),
-            total("B").label("strength_b"),
-        )
-        .group_by(ratings_subquery.c.item_id)
-        .subquery()
-    )
-
-
-def units(
-    session: Session,
-    project: Project,
-    version: RubricVersion,
-    question_id: str,
-    opts: ExportOptions,
-    only_judged: bool = True,
-):
+def units(session: Session, project: Project, version: RubricVersion, question_id: str, plan: Plan, only_judged: bool):
     """Exportable items of the project in external-id order (per judgment for ``per_rater``).
 
     With ``only_judged`` (always for ``per_rater``), only the items judged under the
@@ -191,22 +160,22 @@ def units(
         second.model,
     ]
     order = [external_id_order(session), Item.id]
-    if opts.aggregate == "per_rater":
+    if plan.per_rater:
         mine = aliased(Judgment)
         columns += [mine.rater_id, choice_code(mine.answers, question_id), strength(mine.answers, question_id)]
         query = select(*columns).join(
-            mine, and_(mine.item_id == Item.id, *_live(mine, project, version, opts.excluded))
+            mine, and_(mine.item_id == Item.id, *_live(mine, project, version, plan.excluded))
         )
         order.append(mine.id)
     elif only_judged:
-        judged = exists().where(Judgment.item_id == Item.id, *_live(Judgment, project, version, opts.excluded))
+        judged = exists().where(Judgment.item_id == Item.id, *_live(Judgment, project, version, plan.excluded))
         query = select(*columns).where(judged)
     else:
         query = select(*columns)
     return (
         query.outerjoin(first, and_(first.item_id == Item.id, first.position == 0))
         .outerjoin(second, and_(second.item_id == Item.id, second.position == 1))
-        .where(Item.project_id == project.id, exportable_items(opts.include_gold))
+        .where(Item.project_id == project.id, exportable_items(plan.options.include_gold))
         .order_by(*order)
     )
 
@@ -215,23 +184,18 @@ def stream_columns(session: Session, query, size: int) -> Iterator[list]:
     """The rows of ``query``, ``size`` at a time, column-wise: integer columns as numpy
     ``int64`` arrays, text columns as Arrow ``string`` arrays.
 
-    On a SQLite file a child process reads them (``column_stream``), so no Python object is
-    made per value; elsewhere they come through ``fetch_batches`` and are converted. Close
-    the returned iterator (``contextlib.closing``) to stop early.
+    Close the returned iterator (``contextlib.closing``) to stop early.
     """
-    kinds = kinds_of(query)
-    path = sqlite_file(session)
-    if path is not None:
-        return column_batches(path, literal_sql(session, query), kinds, size)
-    return _Columns(fetch_batches(session, query, size), kinds)
+    integer = [isinstance(c.type, Integer) for c in query.selected_columns]
+    return _Columns(fetch_batches(session, query, size), integer)
 
 
 class _Columns:
-    """``fetch_batches`` tuples turned into the columns ``column_batches`` yields."""
+    """``fetch_batches`` tuples turned into columns."""
 
-    def __init__(self, batches: _Batches, kinds: str):
+    def __init__(self, batches: _Batches, integer: list[bool]):
         self.batches = batches
-        self.kinds = kinds
+        self.integer = integer
 
     def __iter__(self) -> _Columns:
         return self
@@ -242,9 +206,9 @@ class _Columns:
         # per row, and a million of those set off full garbage collections.
         return [
             np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
-            if kind == INTEGER
+            if integer
             else pa.array(list(map(itemgetter(i), rows)), pa.string())
-            for i, kind in enumerate(self.kinds)
+            for i, integer in enumerate(self.integer)
         ]
 
     def close(self) -> None:
@@ -258,8 +222,6 @@ def fetch_batches(session: Session, query, size: int) -> Iterator[list[tuple]]:
     returns, without SQLAlchemy's result processing, so select integers and text only.
     The statement is rendered with its parameters inline (they are ids, JSON paths and
     constants built here). PostgreSQL gets a server-side cursor, so memory stays bounded.
-    The query is sent here, in the calling thread; the batches may be fetched from another
-    thread (``threads.read_ahead``) as long as nothing else uses the session meanwhile.
     Close the returned generator (``contextlib.closing``) to release the cursor early.
     """
     connection = session.connection()

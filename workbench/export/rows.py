@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from ..errors import InvalidInput
 from ..models import Project, RubricVersion
 from ..services.pseudonyms import pseudonym
-from .options import MESSAGES, ExportOptions
+from .options import MESSAGES, Plan
 from .votes import TIE, A, B, BatchVerdict
 
 
@@ -130,13 +130,13 @@ class Selection:
 
 
 def select_rows(
-    batch: UnitBatch, verdict: BatchVerdict, opts: ExportOptions, project: Project, names: dict[int, str]
+    batch: UnitBatch, verdict: BatchVerdict, plan: Plan, project: Project, names: dict[int, str]
 ) -> Selection:
     """The rows the kept units become: ties once (A as chosen) or, split, in both orders."""
     winner = verdict.winner
     units = np.flatnonzero(verdict.keep)
     w = winner[units]
-    if opts.ties == "split":
+    if plan.options.ties == "split":
         ties = w == TIE
         unit_of = np.concatenate([units, units[ties]])
         good = np.concatenate([np.where(ties, A, w), np.full(int(ties.sum()), B)])
@@ -180,12 +180,14 @@ def _message(text: str, role: str = "assistant") -> list[dict[str, str]]:
 
 
 def python_columns(
-    batch: UnitBatch, sel: Selection, prompts: Prompts, version: RubricVersion, slug: str, opts: ExportOptions
+    batch: UnitBatch, sel: Selection, prompts: Prompts, version: RubricVersion, slug: str, plan: Plan
 ) -> dict[str, list]:
     """The selected rows as lists of Python values (what JSON Lines writes)."""
     idx = sel.unit_of.tolist()
     prefer_a = sel.prefer_a.tolist()
-    text_a, text_b, model_a, model_b = (c.to_pylist() for c in (batch.text_a, batch.text_b, batch.model_a, batch.model_b))
+    text_a, text_b, model_a, model_b = (
+        c.to_pylist() for c in (batch.text_a, batch.text_b, batch.model_a, batch.model_b)
+    )
     external_id = batch.external_id.to_pylist()
     chosen = [text_a[i] if a else text_b[i] for i, a in zip(idx, prefer_a, strict=True)]
     rejected = [text_b[i] if a else text_a[i] for i, a in zip(idx, prefer_a, strict=True)]
@@ -193,7 +195,7 @@ def python_columns(
     rejected_model = [model_b[i] if a else model_a[i] for i, a in zip(idx, prefer_a, strict=True)]
     values = prompts.values()
     prompt = [values[i] for i in idx]
-    if opts.conversational:
+    if plan.conversational:
         prompt = [_message(p, "user") if isinstance(p, str) else p for p in prompt]
         chosen = [_message(t) for t in chosen]
         rejected = [_message(t) for t in rejected]
@@ -206,14 +208,14 @@ def python_columns(
         "rubric_version": [version.number] * len(idx),
         "rubric_version_sha256": [version.content_sha256] * len(idx),
     }
-    if opts.ties != "drop":
+    if plan.options.ties != "drop":
         out["tie"] = sel.tie.tolist()
         out["weight"] = sel.weight.tolist()
     if sel.rater is not None:
         out["rater"] = sel.rater
     if sel.posterior is not None:
         out["posterior"] = sel.posterior.tolist()
-    if opts.shape != "kto":
+    if plan.shape != "kto":
         out.update(
             prompt=prompt, chosen=chosen, rejected=rejected, chosen_model=chosen_model, rejected_model=rejected_model
         )
@@ -238,7 +240,7 @@ def _messages(contents: pa.Array, role: str) -> pa.Array:
 
 
 def arrow_columns(
-    batch: UnitBatch, sel: Selection, prompts: Prompts, version: RubricVersion, slug: str, opts: ExportOptions
+    batch: UnitBatch, sel: Selection, prompts: Prompts, version: RubricVersion, slug: str, plan: Plan
 ) -> dict[str, pa.Array]:
     """The selected rows as Arrow arrays of the export's schema (what Parquet writes)."""
     k = len(sel)
@@ -251,7 +253,7 @@ def arrow_columns(
     chosen, rejected = texts.take(as_chosen), texts.take(as_rejected)
     chosen_model, rejected_model = models.take(as_chosen), models.take(as_rejected)
     prompt = prompts.plain(sel.unit_of, every_unit)
-    if opts.conversational:
+    if plan.conversational:
         if prompt is not None:
             prompt = _messages(prompt, "user")
         else:
@@ -273,14 +275,14 @@ def arrow_columns(
         "rubric_version": pa.repeat(pa.scalar(version.number, pa.int32()), k),
         "rubric_version_sha256": pa.repeat(pa.scalar(version.content_sha256, pa.string()), k),
     }
-    if opts.ties != "drop":
+    if plan.options.ties != "drop":
         out["tie"] = pa.array(sel.tie, pa.bool_())
         out["weight"] = pa.array(sel.weight, pa.float64())
     if sel.rater is not None:
         out["rater"] = pa.array(sel.rater, pa.string())
     if sel.posterior is not None:
         out["posterior"] = pa.array(sel.posterior, pa.float64())
-    if opts.shape != "kto":
+    if plan.shape != "kto":
         out.update(
             prompt=prompt, chosen=chosen, rejected=rejected, chosen_model=chosen_model, rejected_model=rejected_model
         )

@@ -1,20 +1,17 @@
 """How the ratings of an item become one decision: counts, majority, mean strength, Dawid-Skene.
 
-``aggregate_pair`` and ``outcome_from_counts`` state the majority rule for one item in
-plain Python; ``decide`` applies the configured aggregation to a whole batch of items at
-once with numpy and must agree with them. Choices are coded A 0, B 1, tie 2, none -1.
+Choices are coded A 0, B 1, tie 2, none -1. ``majority`` is the majority rule, stated
+once, for a whole batch of items at once; ``decide`` applies the configured aggregation.
 
 ``count_votes`` reads one row per live judgment (``queries.rating_codes``) and counts,
 per item, the ratings of each choice and the summed strengths of A and B: five integers
 per item, held in memory for the version (24 bytes per judged item while ids and sums fit
-32 bits). ``judge_batch``
-then decides a batch of items and applies the export's filters to it.
+32 bits). ``judge_batch`` then decides a batch of items and applies the export's filters
+to it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -22,71 +19,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain import PairChoice
 from ..models import Adjudication, Item, Project, RubricVersion
 from ..stats.dawid_skene import dawid_skene
-from .options import ExportOptions
-from .queries import exportable_items, item_votes, rating_codes, ratings, stream_columns
-from .threads import read_ahead
+from .options import Plan
+from .queries import exportable_items, rating_codes, ratings, stream_columns
 
 A, B, TIE, NONE = 0, 1, 2, -1
 CODE = {"A": A, "B": B, "tie": TIE}
-_CHOICES = {c.value for c in PairChoice}
-
-
-@dataclass(frozen=True)
-class PairOutcome:
-    """The vote on one item: ``status`` is ``preference``, ``tie`` or ``no_majority``.
-
-    ``winner`` is the canonical side (``A``/``B``) for a preference, else None.
-    ``agreement`` is the share of ratings equal to the majority choice (None without a
-    majority); ``margin`` is the mean signed strength toward the winner (None unless a
-    preference).
-    """
-
-    status: str
-    winner: str | None
-    n_ratings: int
-    agreement: float | None
-    margin: float | None
-
-
-def outcome_from_counts(n_a: int, n_b: int, n_tie: int, strength_a: int, strength_b: int) -> PairOutcome:
-    """The vote from canonical counts: ratings per choice and summed strengths per side.
-
-    ``strength_a`` is the sum over the ``A`` ratings of their strength (1 when missing);
-    likewise ``strength_b``. Requires at least one rating.
-    """
-    n = n_a + n_b + n_tie
-    if n < 1:
-        raise ValueError("a vote needs at least one rating")
-    counts = {PairChoice.A.value: n_a, PairChoice.B.value: n_b, PairChoice.TIE.value: n_tie}
-    top = max(counts.values())
-    leaders = [choice for choice, count in counts.items() if count == top]
-    if len(leaders) > 1:
-        return PairOutcome("no_majority", None, n, None, None)
-    leader = leaders[0]
-    agreement = top / n
-    if leader == PairChoice.TIE.value:
-        return PairOutcome("tie", None, n, agreement, None)
-    signed = strength_a - strength_b if leader == PairChoice.A.value else strength_b - strength_a
-    return PairOutcome("preference", leader, n, agreement, signed / n)
-
-
-def aggregate_pair(ratings: Iterable[tuple[str, int | None]]) -> PairOutcome:
-    """Majority vote over canonical ``(choice, strength)`` ratings of one item.
-
-    >>> aggregate_pair([("A", 3), ("A", 1), ("B", 2)])
-    PairOutcome(status='preference', winner='A', n_ratings=3, agreement=0.6666666666666666, margin=0.6666666666666666)
-    """
-    counts = Counter()
-    strengths = Counter()
-    for choice, strength in ratings:
-        if choice not in _CHOICES:
-            raise ValueError(f"unknown choice {choice!r}")
-        counts[choice] += 1
-        strengths[choice] += 1 if strength is None else strength
-    return outcome_from_counts(counts["A"], counts["B"], counts["tie"], strengths["A"], strengths["B"])
 
 
 # -- counting ------------------------------------------------------------------------------
@@ -107,7 +46,14 @@ class VoteTable:
         """Rows of ``item_pk`` in the table, and which of them are there at all."""
         if not len(self.item_ids):
             return np.zeros(len(item_pk), dtype=np.int64), np.zeros(len(item_pk), dtype=bool)
-        pos = np.minimum(np.searchsorted(self.item_ids, item_pk), len(self.item_ids) - 1)
+        keys = item_pk
+        if keys.dtype != self.item_ids.dtype:
+            # Searched in the table's own type: searchsorted would otherwise copy the whole
+            # table to int64 on every call (half a second per million-row export, measured).
+            # Clipping keeps the order; a clipped key is then not found, as it should not be.
+            info = np.iinfo(self.item_ids.dtype)
+            keys = np.clip(keys, info.min, info.max).astype(self.item_ids.dtype)
+        pos = np.minimum(np.searchsorted(self.item_ids, keys), len(self.item_ids) - 1)
         return pos, self.item_ids[pos] == item_pk
 
     def columns(self, pos: np.ndarray) -> dict[str, np.ndarray]:
@@ -169,9 +115,7 @@ def _tally(item: np.ndarray, code: np.ndarray, strength: np.ndarray) -> tuple[np
     return item[starts], count(A), count(B), count(TIE), total(A), total(B)
 
 
-def count_votes(
-    session: Session, project: Project, version: RubricVersion, question_id: str, opts: ExportOptions
-) -> VoteTable:
+def count_votes(session: Session, project: Project, version: RubricVersion, question_id: str, plan: Plan) -> VoteTable:
     """Count every live, counted judgment of the version: one pass in item order, no per-item SQL.
 
     The rows of the batch's last item are held back until the next batch, so an item whose
@@ -184,8 +128,8 @@ def count_votes(
         for column, values in zip(columns, part, strict=True):
             column.extend(values)
 
-    query = rating_codes(project, version, question_id, opts.excluded)
-    with closing(read_ahead(stream_columns(session, query, opts.batch_size))) as batches:
+    query = rating_codes(project, version, question_id, plan.excluded)
+    with closing(stream_columns(session, query, plan.options.batch_size)) as batches:
         for items, codes, strengths in batches:
             item = np.concatenate([held[0], items])
             code = np.concatenate([held[1], codes.astype(np.int8)])
@@ -199,34 +143,16 @@ def count_votes(
     return VoteTable(*(column.array() for column in columns))
 
 
-def vote_counts_by_item(
-    session: Session, project: Project, version: RubricVersion, question_id: str, opts: ExportOptions
-) -> np.ndarray:
-    """Per-item counts of A, B and tie (items × 3) of the exportable items, for alpha (one GROUP BY)."""
-    votes = item_votes(ratings(project, version, question_id, opts.excluded))
-    query = (
-        select(votes.c.n_a, votes.c.n_b, votes.c.n_tie)
-        .join(Item, Item.id == votes.c.item_id)
-        .where(exportable_items(opts.include_gold))
-    )
-    rows = [tuple(row) for row in session.connection().execute(query)]  # numpy must not probe Row objects
-    if not rows:
-        return np.zeros((0, 3), dtype=np.int64)
-    return np.asarray(rows, dtype=np.int64)
-
-
 # -- deciding ------------------------------------------------------------------------------
 
 
-def dawid_skene_posteriors(
-    session, project, version, question_id, opts: ExportOptions
-) -> tuple[np.ndarray, np.ndarray] | None:
+def dawid_skene_posteriors(session, project, version, question_id, plan: Plan) -> tuple[np.ndarray, np.ndarray] | None:
     """(sorted item ids, posteriors over A/B/tie) from a Dawid-Skene fit on the version's ratings."""
-    rated = ratings(project, version, question_id, opts.excluded)
+    rated = ratings(project, version, question_id, plan.excluded)
     rows = session.execute(
         select(rated.c.item_id, rated.c.rater_id, rated.c.choice)
         .join(Item, Item.id == rated.c.item_id)
-        .where(rated.c.choice.in_(list(CODE)), exportable_items(opts.include_gold))
+        .where(rated.c.choice.in_(list(CODE)), exportable_items(plan.options.include_gold))
         .execution_options(yield_per=50_000)
     )
     items, raters, labels = [], [], []
@@ -240,28 +166,42 @@ def dawid_skene_posteriors(
     return fit.item_ids, fit.posteriors
 
 
-def decide(
-    cols: dict[str, np.ndarray], opts: ExportOptions, posteriors
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Per unit of one batch: winner code (A 0, B 1, tie 2, none -1), margin, posterior."""
+def majority(n_a: np.ndarray, n_b: np.ndarray, n_tie: np.ndarray) -> np.ndarray:
+    """Per item, the choice more of its ratings hold than any other (A 0, B 1, tie 2), or -1
+    when two choices share the top count (so also when there is no rating).
+
+    >>> majority(np.array([2, 1, 1, 0]), np.array([1, 1, 0, 0]), np.array([0, 2, 1, 0])).tolist()
+    [0, 2, -1, -1]
+    """
+    stacked = np.stack([n_a, n_b, n_tie], axis=1)
+    top = stacked.max(axis=1)
+    leaders = (stacked == top[:, None]).sum(axis=1)
+    return np.where(leaders > 1, NONE, stacked.argmax(axis=1))
+
+
+def decide(cols: dict[str, np.ndarray], plan: Plan, posteriors) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per unit of one batch: winner code (A 0, B 1, tie 2, none -1), margin, posterior.
+
+    ``majority``'s margin is the mean signed strength toward the winner (+s for it, -s
+    against, ties 0; 0 for a tie itself); ``mean_strength``'s winner is the sign of the
+    mean signed strength (+ for A, 0 a tie) and its margin the absolute value.
+    """
+    aggregate = plan.options.aggregate
     n_a, n_b, n_tie = cols["n_a"], cols["n_b"], cols["n_tie"]
     n = n_a + n_b + n_tie
     signed = (cols["strength_a"] - cols["strength_b"]).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if opts.aggregate == "per_rater":
+        if aggregate == "per_rater":
             own = cols["own"]
             winner = own.copy()
             margin = np.where(own == TIE, 0.0, cols["own_strength"].astype(np.float64))
             return winner, margin, None
-        if opts.aggregate == "majority":
-            stacked = np.stack([n_a, n_b, n_tie], axis=1)
-            top = stacked.max(axis=1)
-            leaders = (stacked == top[:, None]).sum(axis=1)
-            winner = np.where(leaders > 1, NONE, stacked.argmax(axis=1))
+        if aggregate == "majority":
+            winner = majority(n_a, n_b, n_tie)
             margin = np.where(winner == A, signed, -signed) / n
             margin = np.where(winner == TIE, 0.0, margin)
             return winner, margin, None
-        if opts.aggregate == "mean_strength":
+        if aggregate == "mean_strength":
             winner = np.where(signed > 0, A, np.where(signed < 0, B, TIE))
             return winner, np.abs(signed) / n, None
     ids, post = posteriors
@@ -351,12 +291,20 @@ class BatchVerdict:
     keep: np.ndarray
     settled: np.ndarray
 
-    def counts(self, per_rater: bool) -> dict[str, int]:
-        """This batch's share of ``VersionExport``'s counts (all but ``rows``)."""
+    def counts(self, plan: Plan) -> dict[str, int]:
+        """This batch's share of ``VersionExport``'s counts.
+
+        ``rows`` counts output rows: one per kept unit, two per tie when ties are split,
+        and twice that for ``kto`` (a chosen and a rejected row per preference).
+        """
         considered = self.considered
+        rows = int(self.keep.sum())
+        if plan.options.ties == "split":
+            rows += int((self.keep & (self.winner == TIE)).sum())
         return {
+            "rows": rows * (2 if plan.shape == "kto" else 1),
             "items_considered": int(considered.sum()),
-            "ratings": int(considered.sum()) if per_rater else int(self.n[considered].sum()),
+            "ratings": int(considered.sum()) if plan.per_rater else int(self.n[considered].sum()),
             "dropped_too_few_raters": int(self.too_few.sum()),
             "dropped_low_agreement": int(self.low_agreement.sum()),
             "dropped_no_majority": int(self.no_majority.sum()),
@@ -366,9 +314,7 @@ class BatchVerdict:
         }
 
 
-def judge_batch(
-    cols: dict[str, np.ndarray], opts: ExportOptions, posteriors, adjudicated: Adjudicated | None
-) -> BatchVerdict:
+def judge_batch(cols: dict[str, np.ndarray], plan: Plan, posteriors, adjudicated: Adjudicated | None) -> BatchVerdict:
     """Decide every unit of a batch and apply the filters, in the order the manifest counts them.
 
     ``cols`` holds the units' ``item_pk`` and vote counts (``VoteTable.columns``), plus
@@ -376,11 +322,12 @@ def judge_batch(
     """
     n = cols["n_a"] + cols["n_b"] + cols["n_tie"]
     considered = n > 0
-    if opts.aggregate == "per_rater":
+    opts = plan.options
+    if plan.per_rater:
         considered &= cols["own"] != NONE
     with np.errstate(divide="ignore", invalid="ignore"):
         agreement = np.maximum(np.maximum(cols["n_a"], cols["n_b"]), cols["n_tie"]) / n
-    winner, margin, posterior = decide(cols, opts, posteriors)
+    winner, margin, posterior = decide(cols, plan, posteriors)
     settled = np.zeros(len(n), dtype=bool)
     if adjudicated:
         winner, margin, settled = apply_adjudications(cols["item_pk"], winner, margin, adjudicated)

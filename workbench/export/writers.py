@@ -29,8 +29,6 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .threads import WriteBehind
-
 PARQUET_BATCH_ROWS = 8_192
 
 
@@ -92,20 +90,13 @@ class JsonlWriter:
         self.fh.close()
 
 
-def _give_back_memory() -> None:
-    # Arrow's allocator keeps freed pages per thread; with row groups built in one thread and
-    # encoded in another, that holds tens of MB for nothing. Returning them costs microseconds.
-    pa.default_memory_pool().release_unused()
-
-
 class ParquetWriter:
     """Rows of a fixed schema, written in row groups of ``batch_rows``.
 
     Rows arrive as Arrow arrays (``write_arrays``) or as Python values (``write``,
     ``write_columns``, converted with the schema's types); either way they are buffered
     as Arrow tables and cut into row groups of exactly ``batch_rows``, each column
-    contiguous, so the bytes depend only on the rows and their order. Row groups are
-    encoded and written by a background thread (``threads.WriteBehind``), in order.
+    contiguous, so the bytes depend only on the rows and their order.
     """
 
     def __init__(self, path: Path, tmp: Path, schema: pa.Schema, batch_rows: int = PARQUET_BATCH_ROWS):
@@ -121,7 +112,6 @@ class ParquetWriter:
         self.writer = pq.ParquetWriter(
             tmp, schema, compression="zstd", write_statistics=False, store_schema=False, use_dictionary=False
         )
-        self.behind = WriteBehind(name="parquet-writer")
 
     def write(self, row: dict[str, Any]) -> None:
         for name, values in self.values.items():
@@ -171,27 +161,20 @@ class ParquetWriter:
         head = buffered.slice(0, count).combine_chunks()
         rest = buffered.slice(count)
         self.tables = [rest] if rest.num_rows else []
-        self.behind.submit(self._write_row_group, head)
+        self.writer.write_table(head, row_group_size=self.batch_rows)
         self.rows += count
         self.pending -= count
-        _give_back_memory()
-
-    def _write_row_group(self, table: pa.Table) -> None:
-        self.writer.write_table(table, row_group_size=self.batch_rows)
-        _give_back_memory()
 
     def close(self) -> FileDigest:
         self._convert_values()
         self._flush()
-        self.behind.finish()
         self.writer.close()
         return FileDigest(self.name, file_sha256(self.tmp), self.tmp.stat().st_size, self.rows)
 
     def abort(self) -> None:
-        self.behind.abandon()
         try:
             self.writer.close()
-        except Exception:  # noqa: BLE001 - the file is being thrown away
+        except Exception:  # noqa: BLE001, S110 - the file is being thrown away
             pass
 
 

@@ -1,4 +1,8 @@
-"""The export page: choose filters, watch the live count (htmx), download a zip."""
+"""The export page: choose filters, watch the live count (htmx), download a zip.
+
+The count runs ``count_preferences`` (the export's decision on the vote counts, no files);
+the download runs the export itself.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ from flask import Blueprint, Response, current_app, request
 
 from ..domain import Role
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, SHAPES, TIE_POLICIES, ExportSummary, export_preferences
+from ..export import (
+    AGGREGATES,
+    SHAPES,
+    TIE_POLICIES,
+    ExportOptions,
+    PreferenceCounts,
+    count_preferences,
+    export_preferences,
+)
 from ..models import Project
 from ..services.calibration import parse_thresholds
 from ..services.projects import get_project
@@ -36,12 +48,25 @@ class ExportForm:
     exclude_flagged: bool = False
     include_gold: bool = False
 
+    def options(self, alpha_resamples: int = 1000) -> ExportOptions:
+        return ExportOptions(
+            shape=self.shape,
+            formats=(self.format,),
+            aggregate=self.aggregate,
+            ties=self.ties,
+            min_raters=self.min_raters,
+            min_agreement=self.min_agreement,
+            exclude_flagged_raters=self.exclude_flagged,
+            include_gold=self.include_gold,
+            alpha_resamples=alpha_resamples,
+        )
+
 
 @dataclass(frozen=True)
 class ExportContext:
     project: Project
     form: ExportForm
-    summary: ExportSummary | None
+    summary: PreferenceCounts | None
     error: InvalidInput | None
     shapes: tuple[str, ...] = SHAPES
     aggregates: tuple[str, ...] = AGGREGATES
@@ -87,31 +112,17 @@ def parse_form(args) -> ExportForm:
     return form
 
 
-def _export(project: Project, form: ExportForm, folder: Path, alpha_resamples: int) -> ExportSummary:
-    return export_preferences(
-        get_session(),
-        project,
-        folder,
-        shape=form.shape,
-        formats=(form.format,),
-        aggregate=form.aggregate,
-        ties=form.ties,
-        min_raters=form.min_raters,
-        min_agreement=form.min_agreement,
-        exclude_flagged_raters=form.exclude_flagged,
-        calibration_thresholds=parse_thresholds(current_app.config.get("CALIBRATION_THRESHOLDS")),
-        include_gold=form.include_gold,
-        alpha_resamples=alpha_resamples,
-    )
+def _thresholds():
+    return parse_thresholds(current_app.config.get("CALIBRATION_THRESHOLDS"))
 
 
 def _context(project_id: int) -> tuple[ExportContext, int]:
-    project = get_project(get_session(), project_id)
+    session = get_session()
+    project = get_project(session, project_id)
     try:
         form = parse_form(request.args)
-        with tempfile.TemporaryDirectory(prefix="workbench-count-") as folder:
-            summary = _export(project, form, Path(folder), alpha_resamples=0)
-        return ExportContext(project, form, summary, None), 200
+        counts = count_preferences(session, project, form.options(), _thresholds())
+        return ExportContext(project, form, counts, None), 200
     except InvalidInput as exc:
         return ExportContext(project, ExportForm(), None, exc), 422
 
@@ -134,11 +145,12 @@ def count_export(project_id: int):
 @requires(*STAFF)
 def download_export(project_id: int):
     """A zip of the data file, manifest.json and the dataset card."""
-    project = get_project(get_session(), project_id)
+    session = get_session()
+    project = get_project(session, project_id)
     form = parse_form(request.args)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
-        _export(project, form, Path(folder), alpha_resamples=1000)
+        export_preferences(session, project, folder, form.options(), _thresholds())
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(folder).iterdir()):
                 archive.writestr(zipfile.ZipInfo(path.name, date_time=FIXED_TIME), path.read_bytes())
@@ -150,4 +162,3 @@ def download_export(project_id: int):
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "project"
-

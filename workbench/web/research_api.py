@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ..domain import EVERYONE, RESEARCHERS
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, SHAPES, TIE_POLICIES, export_preferences
+from ..export import AGGREGATES, SHAPES, TIE_POLICIES, ExportOptions, export_preferences
 from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
@@ -83,7 +83,9 @@ def import_items(project_id: int):
 def list_judgments(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
-    page = judgment_page(session, project, after=_int_arg("after", 0, 0, MAX_ID), limit=_int_arg("limit", 100, 1, MAX_PAGE))
+    page = judgment_page(
+        session, project, after=_int_arg("after", 0, 0, MAX_ID), limit=_int_arg("limit", 100, 1, MAX_PAGE)
+    )
     return jsonify(judgments=page.rows, next=page.next_cursor)
 
 
@@ -125,7 +127,10 @@ def leaderboard(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     board = project_leaderboard(
-        session, project, request.args.get("question") or None, n_resamples=_int_arg("bootstrap", 1000, 1, MAX_RESAMPLES)
+        session,
+        project,
+        request.args.get("question") or None,
+        n_resamples=_int_arg("bootstrap", 1000, 1, MAX_RESAMPLES),
     )
     return jsonify(jsonable(board))
 
@@ -139,10 +144,7 @@ def export(project_id: int):
     fmt = _choice_arg("format", "jsonl", ("jsonl", "parquet"))
     folder = Path(tempfile.mkdtemp(prefix="workbench-export-"))
     try:
-        summary = export_preferences(
-            session,
-            project,
-            folder,
+        options = ExportOptions(
             question_id=request.args.get("question") or None,
             shape=_choice_arg("shape", "auto", SHAPES),
             formats=(fmt,),
@@ -151,6 +153,7 @@ def export(project_id: int):
             min_raters=_int_arg("min_raters", 1, 1, 10_000),
             alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
         )
+        summary = export_preferences(session, project, folder, options)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
