@@ -197,11 +197,16 @@ def import_judgments_command(
 @click.option(
     "--alpha-resamples", default=1000, show_default=True, help="Bootstrap resamples for alpha's CI in the manifest."
 )
+@click.option(
+    "--labels", type=click.Choice(["humans", "judge-accepted", "both"]), default="humans", show_default=True,
+    help="Whose answers become rows: raters', a judge's accepted labels (judge escalate), or both.",
+)  # fmt: skip
+@click.option("--judge", default=None, help="With judge labels: the judge (needed when several have accepted labels).")
 @click.option("--judgments", "raw", is_flag=True, help="Export the raw judgments (one row per judgment) instead.")
 def export_command(
     project: str, out_dir: str, question: str | None, fmt: str, shape: str, aggregate: str, ties: str,
     min_raters: int, min_agreement: float, rubric_version: int | None, exclude_flagged: bool,
-    include_gold: bool, alpha_resamples: int, raw: bool,
+    include_gold: bool, alpha_resamples: int, labels: str, judge: str | None, raw: bool,
 ):  # fmt: skip
     """Export PROJECT's preferences (TRL shapes, JSONL/Parquet) with manifest.json and a dataset card."""
     from ..export import ExportOptions, export_judgments, export_preferences
@@ -220,6 +225,7 @@ def export_command(
                     question_id=question, shape=shape, formats=formats, aggregate=aggregate, ties=ties,
                     min_raters=min_raters, min_agreement=min_agreement, rubric_version=rubric_version,
                     exclude_flagged_raters=exclude_flagged, include_gold=include_gold, alpha_resamples=alpha_resamples,
+                    labels=labels, judge=judge,
                 )  # fmt: skip
                 thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
                 summary = export_preferences(session, target, Path(out_dir), options, thresholds)

@@ -6,7 +6,7 @@ layer decide where and when, and describe what to export with one ``ExportOption
 
 from .count import PreferenceCounts, count_preferences
 from .judgments import JUDGMENTS_FILE, JUDGMENTS_PARQUET, export_judgments
-from .options import AGGREGATES, FORMATS, SHAPES, TIE_POLICIES, ExportOptions
+from .options import AGGREGATES, FORMATS, LABELS, SHAPES, TIE_POLICIES, ExportOptions
 from .preferences import (
     CARD_FILE,
     MANIFEST_FILE,
@@ -23,6 +23,7 @@ __all__ = [
     "FORMATS",
     "JUDGMENTS_FILE",
     "JUDGMENTS_PARQUET",
+    "LABELS",
     "MANIFEST_FILE",
     "PARQUET_FILE",
     "PREFERENCES_FILE",

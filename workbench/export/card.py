@@ -80,6 +80,19 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
     ]
     for key, value in sorted(manifest["filters"].items()):
         lines.append(f"- {key}: `{value}`")
+    labels = manifest.get("labels")
+    if labels and labels.get("judge"):
+        terms = labels.get("guarantee") or {}
+        lines += [
+            "",
+            "## Labels",
+            "",
+            f"- source: `{labels['source']}`; judge `{labels['judge']['name']}` (model `{labels['judge']['model']}`)",
+            f"- judge labels trusted by selective evaluation: agreement with the human majority at least "
+            f"{terms.get('target_agreement')} with probability at least 1 - {terms.get('delta')} "
+            f"(confidence threshold {_fmt(terms.get('threshold'))})",
+            f"- judge rows: {labels['judge_counts']['rows']}; each row's `source` says whose answer it is",
+        ]
     lines += ["", "## Counts", ""]
     for key, value in manifest["counts"].items():
         lines.append(f"- {key}: {value}")

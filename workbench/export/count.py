@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..db import read_snapshot
 from ..models import Item, Project, RubricVersion
+from .judge_labels import export_judge_version
 from .options import ExportOptions, Plan
 from .plan import make_plan
 from .preferences import COUNTS
@@ -27,7 +28,8 @@ from .votes import adjudicated_choices, count_votes, dawid_skene_posteriors, jud
 
 @dataclass(frozen=True)
 class PreferenceCounts:
-    """The counts an export with the same options reports (``ExportSummary``'s), summed over versions."""
+    """The counts an export with the same options reports (``ExportSummary``'s), summed over
+    versions; ``judge_exported`` and ``judge_rows`` count the judge labels' items and rows."""
 
     adjudicated: int
     ratings: int
@@ -38,6 +40,8 @@ class PreferenceCounts:
     dropped_no_majority: int
     dropped_too_few_raters: int
     dropped_low_agreement: int
+    judge_exported: int = 0
+    judge_rows: int = 0
 
 
 def count_preferences(
@@ -50,27 +54,38 @@ def count_preferences(
     with read_snapshot(session) as reader:
         project = reader.get(Project, inspect(project).identity[0])
         plan = make_plan(reader, project, options, calibration_thresholds)
-        totals = Counter()
+        totals, judged, rated = Counter(), Counter(), {}
         for version, question_id in plan.versions:
             if question_id is not None:
-                totals.update(_count_version(reader, project, version, question_id, plan))
-    return PreferenceCounts(**{key: totals.get(key, 0) for key in COUNTS})
+                counts, rated[version.id] = _count_version(reader, project, version, question_id, plan)
+                totals.update(counts)
+        for version, question_id in plan.judge_versions:
+            if question_id is not None:
+                judged.update(
+                    export_judge_version(reader, project, version, question_id, plan, rated.get(version.id, []))
+                )
+    return PreferenceCounts(
+        **{key: totals.get(key, 0) for key in COUNTS}, judge_exported=judged["exported"], judge_rows=judged["rows"]
+    )
 
 
-def _count_version(session: Session, project: Project, version: RubricVersion, question_id: str, plan: Plan) -> Counter:
+def _count_version(
+    session: Session, project: Project, version: RubricVersion, question_id: str, plan: Plan
+) -> tuple[Counter, np.ndarray]:
+    """The version's counts, and the ids of the items raters answered under it."""
     opts = plan.options
     posteriors = None
     if opts.aggregate == "dawid_skene":
         posteriors = dawid_skene_posteriors(session, project, version, question_id, plan)
         if posteriors is None:
-            return Counter()
+            return Counter(), np.zeros(0, dtype=np.int64)
     votes = count_votes(session, project, version, question_id, plan)
     left_out = _left_out(session, project, opts.include_gold)
     if not plan.per_rater:
         pos = np.flatnonzero(~np.isin(votes.item_ids, left_out))
         cols = {"item_pk": votes.item_ids[pos], **votes.columns(pos)}
         adjudicated = adjudicated_choices(session, project, question_id) if opts.prefer_adjudicated else None
-        return Counter(judge_batch(cols, plan, posteriors, adjudicated).counts(plan))
+        return Counter(judge_batch(cols, plan, posteriors, adjudicated).counts(plan)), votes.item_ids
     counts = Counter()
     query = rating_codes(project, version, question_id, plan.excluded)
     with closing(stream_columns(session, query, opts.batch_size)) as batches:
@@ -79,7 +94,7 @@ def _count_version(session: Session, project: Project, version: RubricVersion, q
             pos, _ = votes.locate(items[kept])
             cols = {"item_pk": items[kept], **votes.columns(pos), "own": codes[kept], "own_strength": strengths[kept]}
             counts.update(judge_batch(cols, plan, None, None).counts(plan))
-    return counts
+    return counts, votes.item_ids
 
 
 def _left_out(session: Session, project: Project, include_gold: bool) -> np.ndarray:

@@ -24,6 +24,7 @@ SHAPES = ("auto", "standard", "conversational", "kto", "reward")
 AGGREGATES = ("majority", "mean_strength", "dawid_skene", "per_rater")
 TIE_POLICIES = ("drop", "keep", "split")
 FORMATS = ("jsonl", "parquet")
+LABELS = ("humans", "judge-accepted", "both")
 
 # Rows read from the database per round trip, and the unit of work of the vote arithmetic.
 DEFAULT_BATCH_SIZE = 2_500
@@ -60,7 +61,11 @@ class ExportOptions:
     """The choices of one preference export (see ``preferences`` for what each does).
 
     ``question_id`` None takes each rubric version's first pairwise question;
-    ``rubric_version`` None exports every judged version. ``alpha_resamples`` 0 gives
+    ``rubric_version`` None exports every judged version. ``labels`` says whose answers
+    become rows: the raters' (``humans``), the labels a judge was trusted with by
+    ``judge escalate`` (``judge-accepted``), or both, a judge's label only where no rater
+    answered (``judge`` names the judge; needed when several have accepted labels).
+    ``alpha_resamples`` 0 gives
     alpha without its bootstrap CI. ``created_at``, when given, is recorded in the
     manifest (leave it out for a byte-identical manifest). ``batch_size`` is how many
     rows are read per round trip; it does not change the output.
@@ -80,6 +85,8 @@ class ExportOptions:
     alpha_resamples: int = 1000
     created_at: datetime | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
+    labels: str = "humans"
+    judge: str | None = None
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(dict.fromkeys(self.formats))
@@ -91,6 +98,9 @@ class ExportOptions:
         _check_one_of("shape", self.shape, SHAPES)
         _check_one_of("aggregate", self.aggregate, AGGREGATES)
         _check_one_of("ties", self.ties, TIE_POLICIES)
+        _check_one_of("labels", self.labels, LABELS)
+        if self.judge is not None and self.labels == "humans":
+            refuse("judge", "a judge is named only with labels judge-accepted or both")
         _check_count("min_raters", self.min_raters, 1)
         _check_count("batch_size", self.batch_size, 1)
         _check_count("alpha_resamples", self.alpha_resamples, 0)
@@ -110,7 +120,9 @@ class Plan:
     are written as message lists; ``excluded`` are the ids of the raters left out;
     ``versions`` pairs each judged rubric version with the question exported for it
     (None: skipped, its counts are zero); ``question_id`` is the manifest's headline
-    question.
+    question. With judge labels, ``judge`` is the ``Judge`` whose accepted labels are
+    exported and ``judge_versions`` pairs the versions of its accepted verdicts with their
+    questions; ``versions`` is empty for ``judge-accepted``.
     """
 
     options: ExportOptions
@@ -120,6 +132,8 @@ class Plan:
     versions: tuple[tuple[Any, str | None], ...]
     question_id: str | None
     slug: str
+    judge: Any = None
+    judge_versions: tuple[tuple[Any, str | None], ...] = ()
 
     @property
     def per_rater(self) -> bool:
@@ -140,6 +154,8 @@ def columns_for(plan: Plan) -> list[str]:
         cols.append("rater")
     if opts.aggregate == "dawid_skene":
         cols.append("posterior")
+    if opts.labels != "humans":
+        cols += ["source", "judge", "judge_confidence"]
     return cols
 
 
@@ -154,5 +170,6 @@ def arrow_schema(columns: Sequence[str], conversational: bool) -> pa.Schema:
         "margin": pa.float64(), "n_ratings": pa.int32(), "agreement": pa.float64(), "item_id": pa.string(),
         "rubric": pa.string(), "rubric_version": pa.int32(), "rubric_version_sha256": pa.string(),
         "tie": pa.bool_(), "weight": pa.float64(), "rater": pa.string(), "posterior": pa.float64(),
+        "source": pa.string(), "judge": pa.string(), "judge_confidence": pa.float64(),
     }  # fmt: skip
     return pa.schema([pa.field(c, types[c], nullable=c not in ("prompt", "item_id")) for c in columns])

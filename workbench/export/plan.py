@@ -15,6 +15,7 @@ from ..domain import TaskKind
 from ..errors import FieldError, InvalidInput
 from ..models import Project
 from ..services.rubrics import current_version
+from .judge_labels import choose_judge, judge_versions
 from .options import ExportOptions, Plan, refuse
 from .queries import flagged_raters, has_message_prompts, judged_versions
 
@@ -49,17 +50,27 @@ def make_plan(session: Session, project: Project, options: ExportOptions, calibr
 
     Refused: a project that is not pairwise, a question that is not a pairwise question of
     the rubric, a rubric version nobody judged under, and a shape that cannot hold the
-    data (``standard``/``reward`` with chat prompts).
+    data (``standard``/``reward`` with chat prompts); with judge labels, a judge that has
+    no accepted labels (or, unnamed, several judges that have).
     """
     if project.task_kind != TaskKind.PAIRWISE:
         refuse("project", f"project {project.name!r} is {project.task_kind.value}, not pairwise")
     current = current_version(session, project)
-    versions = judged_versions(session, project)
-    _check_question(options.question_id, [current.document, *(v.document for v in versions)])
+    versions = judged_versions(session, project) if options.labels != "judge-accepted" else []
+    judge = choose_judge(session, project, options.judge) if options.labels != "humans" else None
+    by_judge = judge_versions(session, project, judge) if judge is not None else []
+    documents = [current.document, *(v.document for v in versions), *(v.document for v in by_judge)]
+    _check_question(options.question_id, documents)
     wanted = options.rubric_version
-    if wanted is not None and wanted not in {v.number for v in versions}:
-        known = ", ".join(str(v.number) for v in versions) or "none"
+    if wanted is not None and wanted not in {v.number for v in [*versions, *by_judge]}:
+        known = ", ".join(str(n) for n in sorted({v.number for v in [*versions, *by_judge]})) or "none"
         refuse("rubric_version", f"no judgments under version {wanted}; judged versions: {known}")
+
+    def questions(judged):
+        return tuple(
+            (v, None if wanted is not None and v.number != wanted else _question_for(v.document, options.question_id))
+            for v in judged
+        )
 
     shape = options.shape
     messages = has_message_prompts(session, project)
@@ -75,10 +86,9 @@ def make_plan(session: Session, project: Project, options: ExportOptions, calibr
         shape=("conversational" if messages else "standard") if shape == "auto" else shape,
         conversational=shape == "conversational" or (shape in ("auto", "kto", "reward") and messages),
         excluded=excluded,
-        versions=tuple(
-            (v, None if wanted is not None and v.number != wanted else _question_for(v.document, options.question_id))
-            for v in versions
-        ),
+        versions=questions(versions),
         question_id=options.question_id or _question_for(current.document, None),
         slug=project.rubric.slug,
+        judge=judge,
+        judge_versions=questions(by_judge),
     )

@@ -95,6 +95,7 @@ from .. import __version__
 from ..db import read_snapshot
 from ..models import Project, RubricVersion
 from .card import choice_alpha, dataset_card
+from .judge_labels import export_judge_version, guarantee, manifest_section, stamp
 from .options import MARGIN, TIES, ExportOptions, Plan, arrow_schema, columns_for
 from .plan import make_plan
 from .queries import item_count, stream_columns, units
@@ -161,7 +162,9 @@ class ExportSummary:
     ``adjudicated`` counts the exported units whose answer came from an adjudicator;
     ``items_considered == exported + dropped_tie + dropped_no_majority +
     dropped_too_few_raters + dropped_low_agreement`` (ties kept or split count as
-    exported). Items nobody has rated yet are not considered.
+    exported). Items nobody has rated yet are not considered. With judge labels,
+    ``judge_exported`` and ``judge_rows`` count the judge's items and rows (not in the
+    others).
     """
 
     preferences_path: Path | None
@@ -183,6 +186,8 @@ class ExportSummary:
     card_path: Path | None = None
     parquet_path: Path | None = None
     manifest_sha256: str = ""
+    judge_exported: int = 0
+    judge_rows: int = 0
 
 
 # -- one rubric version --------------------------------------------------------------------
@@ -196,16 +201,18 @@ class _Sinks:
 
 def _export_version(
     session: Session, project: Project, version: RubricVersion, question_id: str, sinks: _Sinks, plan: Plan
-) -> tuple[VersionExport, np.ndarray]:
-    """Write the version's rows; its counts, and the per-item A/B/tie counts alpha is taken from."""
+) -> tuple[VersionExport, np.ndarray, np.ndarray]:
+    """Write the version's rows; its counts, the per-item A/B/tie counts alpha is taken from,
+    and the ids of the items raters answered."""
     opts = plan.options
+    provenance = opts.labels != "humans"
     counts = Counter()
     posteriors = None
     if opts.aggregate == "dawid_skene":
         posteriors = dawid_skene_posteriors(session, project, version, question_id, plan)
         if posteriors is None:
             empty = VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id)
-            return empty, np.zeros((0, 3), dtype=np.int64)
+            return empty, np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64)
     votes = count_votes(session, project, version, question_id, plan)
     names: dict[int, str] = {}
     # Vote-table rows for alpha: of the streamed items with two or more ratings, in stream
@@ -235,14 +242,16 @@ def _export_version(
             selection = select_rows(batch, verdict, plan, project, names)
             prompts = Prompts(batch.prompt_json)
             if sinks.jsonl is not None:
-                sinks.jsonl.write_columns(python_columns(batch, selection, prompts, version, plan.slug, plan))
+                out = python_columns(batch, selection, prompts, version, plan.slug, plan)
+                sinks.jsonl.write_columns(stamp(out, "humans") if provenance else out)
             if sinks.parquet is not None:
-                sinks.parquet.write_arrays(arrow_columns(batch, selection, prompts, version, plan.slug, plan))
+                out = arrow_columns(batch, selection, prompts, version, plan.slug, plan)
+                sinks.parquet.write_arrays(stamp(out, "humans") if provenance else out)
     export = VersionExport(number=version.number, sha256=version.content_sha256, question_id=question_id, **counts)
     rows = pairable.array()
     if plan.per_rater:  # one unit per judgment: each item once, in item order
         rows = np.unique(rows)
-    return export, votes.counts(rows)
+    return export, votes.counts(rows), votes.item_ids
 
 
 # -- the export ----------------------------------------------------------------------------
@@ -285,13 +294,20 @@ def _export(session: Session, project: Project, out: Path, opts: ExportOptions, 
             jsonl=files.jsonl(PREFERENCES_FILE) if "jsonl" in opts.formats else None,
             parquet=files.parquet(PARQUET_FILE, arrow_schema(columns, plan.conversational)) if parquet else None,
         )
+        rated: dict[int, np.ndarray] = {}
         for version, qid in plan.versions:
             if qid is None:
                 done.append(VersionExport(number=version.number, sha256=version.content_sha256, question_id=None))
                 continue
-            exported, vote_counts = _export_version(session, project, version, qid, sinks, plan)
+            exported, vote_counts, rated[version.id] = _export_version(session, project, version, qid, sinks, plan)
             alpha = choice_alpha(vote_counts, opts.alpha_resamples)
             done.append(VersionExport(**{**exported.__dict__, "alpha": alpha}))
+        by_judge = [
+            (version, qid, export_judge_version(session, project, version, qid, plan, rated.get(version.id, []), sinks))
+            if qid is not None
+            else (version, None, Counter())
+            for version, qid in plan.judge_versions
+        ]
         digests = files.commit()
 
     totals = Counter()
@@ -299,6 +315,8 @@ def _export(session: Session, project: Project, out: Path, opts: ExportOptions, 
         totals.update(v.counts())
     totals = {key: totals.get(key, 0) for key in COUNTS}
     manifest = _manifest(project, plan, columns, done, totals, digests)
+    if opts.labels != "humans":
+        manifest["labels"] = {**manifest_section(plan, by_judge), "guarantee": guarantee(session, project, plan.judge)}
     manifest_bytes = (json.dumps(manifest, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
     write_bytes_atomically(out / MANIFEST_FILE, manifest_bytes)
@@ -317,6 +335,8 @@ def _export(session: Session, project: Project, out: Path, opts: ExportOptions, 
         card_path=out / CARD_FILE,
         parquet_path=out / PARQUET_FILE if PARQUET_FILE in by_name else None,
         manifest_sha256=manifest_sha256,
+        judge_exported=sum(counts["exported"] for _, _, counts in by_judge),
+        judge_rows=sum(counts["rows"] for _, _, counts in by_judge),
         **totals,
     )
 

@@ -149,29 +149,29 @@ def units(session: Session, project: Project, version: RubricVersion, question_i
     and model of response A, text and model of response B; for ``per_rater`` also the
     rater id, the choice code and the strength of the judgment.
     """
-    first, second = aliased(Response), aliased(Response)
-    columns = [
-        Item.id,
-        Item.external_id,
-        cast(Item.prompt, Text),
-        first.text,
-        first.model,
-        second.text,
-        second.model,
-    ]
-    order = [external_id_order(session), Item.id]
     if plan.per_rater:
         mine = aliased(Judgment)
-        columns += [mine.rater_id, choice_code(mine.answers, question_id), strength(mine.answers, question_id)]
-        query = select(*columns).join(
-            mine, and_(mine.item_id == Item.id, *_live(mine, project, version, plan.excluded))
-        )
-        order.append(mine.id)
-    elif only_judged:
+        extra = [mine.rater_id, choice_code(mine.answers, question_id), strength(mine.answers, question_id)]
+        join = (mine, and_(mine.item_id == Item.id, *_live(mine, project, version, plan.excluded)))
+        return unit_rows(session, project, plan, extra=extra, join=join, then_by=mine.id)
+    if only_judged:
         judged = exists().where(Judgment.item_id == Item.id, *_live(Judgment, project, version, plan.excluded))
-        query = select(*columns).where(judged)
-    else:
-        query = select(*columns)
+        return unit_rows(session, project, plan, where=judged)
+    return unit_rows(session, project, plan)
+
+
+def unit_rows(session: Session, project: Project, plan: Plan, extra=(), join=None, where=None, then_by=None):
+    """The ``units`` columns (plus ``extra``) of the project's exportable items in
+    external-id order, joined to ``join`` (a target and its condition) or kept where
+    ``where`` holds; ``then_by`` orders the rows of one item."""
+    first, second = aliased(Response), aliased(Response)
+    columns = [Item.id, Item.external_id, cast(Item.prompt, Text), first.text, first.model, second.text, second.model]
+    query = select(*columns, *extra)
+    if join is not None:
+        query = query.join(*join)
+    if where is not None:
+        query = query.where(where)
+    order = [external_id_order(session), Item.id] + ([then_by] if then_by is not None else [])
     return (
         query.outerjoin(first, and_(first.item_id == Item.id, first.position == 0))
         .outerjoin(second, and_(second.item_id == Item.id, second.position == 1))

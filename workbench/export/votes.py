@@ -121,6 +121,11 @@ def count_votes(session: Session, project: Project, version: RubricVersion, ques
     The rows of the batch's last item are held back until the next batch, so an item whose
     ratings straddle two batches is still counted once.
     """
+    return tally_votes(session, rating_codes(project, version, question_id, plan.excluded), plan.options.batch_size)
+
+
+def tally_votes(session: Session, query, batch_size: int) -> VoteTable:
+    """The ``VoteTable`` of ``query``'s rows (item id, choice code, strength) in item order."""
     columns = [GrowingArray() for _ in range(6)]
     held = (np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int64))
 
@@ -128,8 +133,7 @@ def count_votes(session: Session, project: Project, version: RubricVersion, ques
         for column, values in zip(columns, part, strict=True):
             column.extend(values)
 
-    query = rating_codes(project, version, question_id, plan.excluded)
-    with closing(stream_columns(session, query, plan.options.batch_size)) as batches:
+    with closing(stream_columns(session, query, batch_size)) as batches:
         for items, codes, strengths in batches:
             item = np.concatenate([held[0], items])
             code = np.concatenate([held[1], codes.astype(np.int8)])

@@ -18,6 +18,7 @@ from ..domain import Role
 from ..errors import FieldError, InvalidInput
 from ..export import (
     AGGREGATES,
+    LABELS,
     SHAPES,
     TIE_POLICIES,
     ExportOptions,
@@ -47,6 +48,8 @@ class ExportForm:
     min_agreement: float = 0.0
     exclude_flagged: bool = False
     include_gold: bool = False
+    labels: str = "humans"
+    judge: str | None = None
 
     def options(self, alpha_resamples: int = 1000) -> ExportOptions:
         return ExportOptions(
@@ -59,6 +62,8 @@ class ExportForm:
             exclude_flagged_raters=self.exclude_flagged,
             include_gold=self.include_gold,
             alpha_resamples=alpha_resamples,
+            labels=self.labels,
+            judge=self.judge if self.labels != "humans" else None,
         )
 
 
@@ -71,6 +76,7 @@ class ExportContext:
     shapes: tuple[str, ...] = SHAPES
     aggregates: tuple[str, ...] = AGGREGATES
     ties: tuple[str, ...] = TIE_POLICIES
+    labels: tuple[str, ...] = LABELS
 
 
 def parse_form(args) -> ExportForm:
@@ -106,6 +112,8 @@ def parse_form(args) -> ExportForm:
         min_agreement=number("min_agreement", float, 0.0, 0.0, 1.0),
         exclude_flagged=args.get("exclude_flagged") in ("1", "on", "true"),
         include_gold=args.get("include_gold") in ("1", "on", "true"),
+        labels=choice("labels", LABELS, "humans"),
+        judge=(args.get("judge") or "").strip()[:100] or None,
     )
     if errors:
         raise InvalidInput("check the export options", errors)

@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ..domain import EVERYONE, RESEARCHERS
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, SHAPES, TIE_POLICIES, ExportOptions, export_preferences
+from ..export import AGGREGATES, LABELS, SHAPES, TIE_POLICIES, ExportOptions, export_preferences
 from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
@@ -152,6 +152,8 @@ def export(project_id: int):
             ties=_choice_arg("ties", "drop", TIE_POLICIES),
             min_raters=_int_arg("min_raters", 1, 1, 10_000),
             alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
+            labels=_choice_arg("labels", "humans", LABELS),
+            judge=request.args.get("judge") or None,
         )
         summary = export_preferences(session, project, folder, options)
     except BaseException:
