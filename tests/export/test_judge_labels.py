@@ -213,3 +213,22 @@ def test_the_dataset_card_states_the_guarantee(session, tmp_path):
     assert (
         "## Labels" in card and "judge `gpt-judge`" in card and "at least 0.8 with probability at least 1 - 0.1" in card
     )
+
+
+def test_research_api_exports_judge_labels(app, client):
+    from tests.factories import make_user
+    from workbench.services.users import create_api_token
+
+    with app.extensions["workbench"].sessionmaker() as session:
+        project, _, _, _ = build(session)
+        token = create_api_token(session, make_user(session, "researcher"))
+        session.commit()
+        project_id = project.id
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/projects/{project_id}/export"
+    response = client.get(url, query_string={"labels": "judge-accepted", "bootstrap": 0}, headers=headers)
+    assert response.status_code == 200, response.text
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [(r["item_id"], r["source"]) for r in lines] == [("new-fair", "judge"), ("new-sure", "judge")]
+    wrong = client.get(url, query_string={"labels": "both", "judge": "nobody"}, headers=headers)
+    assert wrong.status_code == 422 and "no accepted labels" in wrong.text

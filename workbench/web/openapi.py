@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..export import AGGREGATES, SHAPES, TIE_POLICIES
+from ..export import AGGREGATES, LABELS, SHAPES, TIE_POLICIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -141,6 +141,8 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
                         },
+                        {"name": "labels", "in": "query", "schema": {"enum": list(LABELS)}},
+                        {"name": "judge", "in": "query", "schema": {"type": "string", "maxLength": 100}},
                     ],
                     "responses": {
                         "200": {
