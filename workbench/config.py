@@ -40,6 +40,11 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         'JSON object overriding the rater-flag thresholds, e.g. {"too_fast_seconds": 5, "min_gold_accuracy": 0.8}.',
     ),
+    Setting(
+        "ACCOUNT_LINK_HOURS",
+        72,
+        "How long a one-time invitation or password-reset link works after it is made.",
+    ),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set behind TLS)."),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body in bytes."),
 )

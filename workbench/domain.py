@@ -43,6 +43,13 @@ class LeasePurpose(str, enum.Enum):
     JUDGE = "judge"  # an item claimed by an LLM judge's runner; never counted against overlap
 
 
+class LinkPurpose(str, enum.Enum):
+    """What a one-time account link is for (both set a password)."""
+
+    INVITE = "invite"  # a new user chooses their first password
+    RESET = "reset"  # a user who forgot theirs chooses a new one
+
+
 class FlagKind(str, enum.Enum):
     SKIP = "skip"  # the rater passed on the item (with a reason); others still get it
     BROKEN = "broken"  # the rater reports the item itself as broken

@@ -1,7 +1,8 @@
 """Typed SQLAlchemy 2.0 models (DESIGN.md §3). No Flask, no business rules.
 
 ``core`` holds people, rubrics, projects, items and judgments; ``judges`` holds the LLM
-judges, their runs, verdicts, failed attempts and escalation decisions.
+judges, their runs, verdicts, failed attempts and escalation decisions; ``links`` holds the
+one-time invitation and password-reset links.
 """
 
 from .core import (
@@ -25,8 +26,10 @@ from .core import (
     utcnow,
 )
 from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
+from .links import AccountLink
 
 __all__ = [
+    "AccountLink",
     "Adjudication",
     "ApiToken",
     "Escalation",

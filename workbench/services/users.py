@@ -15,7 +15,7 @@ from werkzeug.security import generate_password_hash
 from ..db import execute_core
 from ..domain import Role
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
-from ..models import ApiToken, User, utcnow
+from ..models import AccountLink, ApiToken, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -62,7 +62,7 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """Change a password: every browser session and API token of the user ends with it."""
+    """Change a password: every browser session, API token and one-time link of the user ends with it."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             "cannot change the password",
@@ -70,6 +70,7 @@ def set_password(session: Session, user: User, password: str) -> None:
         )
     user.password_hash = hash_password(password)
     end_sessions(session, user, revoke_tokens=True)
+    spend_links(session, user)
 
 
 def end_sessions(session: Session, user: User, *, revoke_tokens: bool = False) -> None:
@@ -83,11 +84,50 @@ def end_sessions(session: Session, user: User, *, revoke_tokens: bool = False) -
         )
 
 
-def set_active(session: Session, user: User, active: bool) -> None:
-    """Activate or deactivate a user; deactivating ends their sessions (tokens stop working too)."""
+def spend_links(session: Session, user: User) -> None:
+    """Spend every unused one-time link of ``user`` (``services.account_links``)."""
+    session.execute(
+        update(AccountLink)
+        .where(AccountLink.user_id == user.id, AccountLink.spent_at.is_(None))
+        .values(spent_at=utcnow())
+    )
+
+
+def set_active(session: Session, user: User, active: bool, by: User | None = None) -> None:
+    """Activate or deactivate a user; deactivating ends their sessions (tokens stop working too).
+
+    ``by`` is the admin doing it, if any: nobody deactivates themselves (the last admin
+    could lock everyone out).
+    """
+    if not active and by is not None and by.id == user.id:
+        raise Conflict("you cannot deactivate yourself; another admin can")
     user.active = active
     if not active:
         end_sessions(session, user)
+        spend_links(session, user)
+
+
+def change_role(session: Session, user: User, role: Role | str, by: User | None = None) -> None:
+    """Give ``user`` another role; it applies from their next request. Nobody changes their own."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(
+            "cannot change the role", [FieldError("role", f"role must be one of {', '.join(r.value for r in Role)}")]
+        ) from None
+    if by is not None and by.id == user.id and role != user.role:
+        raise Conflict("you cannot change your own role; another admin can")
+    user.role = role
+
+
+def set_machine(session: Session, user: User, is_machine: bool) -> None:
+    """Mark ``user`` as a machine rater (LLM judge or script) or as a human."""
+    user.is_machine = is_machine
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by e-mail."""
+    return list(session.scalars(select(User).order_by(User.email)))
 
 
 def get_user(session: Session, user_id: int) -> User:
