@@ -1,4 +1,4 @@
-"""Passwords, sessions and API tokens: ``users password|deactivate|activate``, ``tokens list|revoke``."""
+"""Passwords, sessions and API tokens: ``users password|link|deactivate|activate``, ``tokens list|revoke``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import click
 
 from .. import jsonable
+from ..config import load_settings
 from . import open_session
 from .admin import tokens, users
 
@@ -26,10 +27,37 @@ def users_password(email: str, password: str):
     click.echo(f"password changed for {user.email}; their sessions ended and their tokens were revoked")
 
 
+@users.command("link")
+@click.argument("email")
+@click.option(
+    "--purpose",
+    type=click.Choice(["invite", "reset"]),
+    default=None,
+    help="Default: invite for a user without a password, reset otherwise.",
+)
+def users_link(email: str, purpose: str | None):
+    """Make a one-time link for EMAIL to choose a password and print its path (/links/...).
+
+    Prefix the path with the server's address and send it; it works once, for
+    ACCOUNT_LINK_HOURS hours, and a newer link replaces it.
+    """
+    from datetime import timedelta
+
+    from ..services.account_links import make_link
+    from ..services.users import get_user_by_email
+
+    hours = load_settings()["ACCOUNT_LINK_HOURS"]
+    with open_session() as session:
+        user = get_user_by_email(session, email)
+        chosen = purpose or ("reset" if user.password_hash else "invite")
+        path = make_link(session, user, chosen, timedelta(hours=hours))
+    click.echo(path)
+
+
 @users.command("deactivate")
 @click.argument("email")
 def users_deactivate(email: str):
-    """Stop EMAIL from logging in or using the API; their sessions end at once."""
+    """Stop EMAIL from logging in; their sessions end and their API tokens are revoked at once."""
     from ..services.users import get_user_by_email, set_active
 
     with open_session() as session:

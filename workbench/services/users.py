@@ -94,7 +94,8 @@ def spend_links(session: Session, user: User) -> None:
 
 
 def set_active(session: Session, user: User, active: bool, by: User | None = None) -> None:
-    """Activate or deactivate a user; deactivating ends their sessions (tokens stop working too).
+    """Activate or deactivate a user. Deactivating ends every session of theirs, revokes their
+    API tokens and spends their one-time links, all at once: reactivating brings none back.
 
     ``by`` is the admin doing it, if any: nobody deactivates themselves (the last admin
     could lock everyone out).
@@ -103,7 +104,7 @@ def set_active(session: Session, user: User, active: bool, by: User | None = Non
         raise Conflict("you cannot deactivate yourself; another admin can")
     user.active = active
     if not active:
-        end_sessions(session, user)
+        end_sessions(session, user, revoke_tokens=True)
         spend_links(session, user)
 
 

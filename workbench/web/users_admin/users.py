@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import current_app, g, render_template, request, session, url_for
 
 from ...domain import LinkPurpose, Role
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict, FieldError, InvalidInput
 from ...services.account_links import make_link
 from ...services.users import (
     change_role,
@@ -74,6 +74,9 @@ def create():
     except InvalidInput as exc:
         db.rollback()
         return _index(422, exc.errors, form)
+    except Conflict as exc:
+        db.rollback()
+        return _index(409, (FieldError("email", str(exc)),), form)
     link = None if password else make_link(db, user, LinkPurpose.INVITE, _link_lifetime())
     db.commit()
     if link:
