@@ -79,6 +79,18 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/projects/<int:project_id>/export/count"): {RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/export/download"): {RESEARCHER, ADMIN},
     ("GET", "/judges/"): {ADMIN},
+    ("GET", "/admin/users"): {ADMIN},
+    ("POST", "/admin/users"): {ADMIN},
+    ("GET", "/admin/users/<int:user_id>"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/role"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/machine"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/deactivate"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/reactivate"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/link"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/tokens"): {ADMIN},
+    ("POST", "/admin/users/<int:user_id>/tokens/<int:token_id>/revoke"): {ADMIN},
+    ("GET", "/links/<secret>"): PUBLIC,
+    ("POST", "/links/<secret>"): PUBLIC,
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")
@@ -116,7 +128,7 @@ def world(app):
         answers = {"helpful": {"choice": "A", "strength": 3}, "harmless": {"choice": "tie"}, "rationale": SECRETS[3]}
         record_judgment(session, other, task.lease_id, answers, "other-key")
         session.commit()
-        return {"project_id": project.id, "item_id": task.item_id}
+        return {"project_id": project.id, "item_id": task.item_id, "user_id": other.id}
 
 
 def _user(app, role: str) -> tuple[str, str]:
@@ -173,6 +185,8 @@ def test_every_route_for_every_role(app, world, role):
         "check_id": 1,
         "version_id": 1,
         "token_id": 999999,
+        "user_id": world["user_id"],
+        "secret": "no-such-link",
     }
     if role is not None:
         email, token = _user(app, role)
