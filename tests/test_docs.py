@@ -30,6 +30,7 @@ MANUAL = [
     "quality-loop.md",
     "formats.md",
     "api.md",
+    "administration.md",
     "cli.md",
     "configuration.md",
     "deployment.md",
