@@ -110,7 +110,9 @@ def test_browser_admin_invites_a_user_then_deactivates_them(browser, live_server
         expect(admin.locator("dl.facts")).to_contain_text("deactivated")
         assert admin_watch.confirmed and NEWCOMER in admin_watch.confirmed[0]
         expect(admin.get_by_role("button", name="Reactivate")).to_be_visible()
-        expect(admin.locator("header.topbar")).to_contain_text("Log out")  # a whole page, not a fragment
+        expect(admin.locator("header.topbar")).to_have_count(1)  # one whole page, not a page in a page
+        expect(admin.locator("header.topbar")).to_contain_text("Log out")
+        expect(admin).to_have_title(f"{NEWCOMER} · workbench")
 
         theirs.get_by_role("link", name="Rubrics").click()
         expect(theirs).to_have_url(re.compile(r"/login\?next="))
