@@ -41,13 +41,13 @@ def test_every_route_declares_its_roles(app):
     assert unchecked == []
 
 
-def test_only_login_and_health_are_public(app):
+def test_only_login_health_and_one_time_links_are_public(app):
     public = sorted(
         rule.endpoint
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static" and PUBLIC in app.view_functions[rule.endpoint].allowed_roles
     )
-    assert public == ["auth.login", "health.healthz"]
+    assert public == ["auth.login", "health.healthz", "users_admin.open_link", "users_admin.use_link"]
 
 
 @pytest.mark.parametrize("path", ["/", "/projects/1", "/projects/1/rate"])

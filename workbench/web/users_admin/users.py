@@ -53,7 +53,9 @@ def _no_store(body, status: int = 200):
 
 def _index(status: int = 200, errors: tuple = (), form: dict | None = None):
     users = list_users(get_session())
-    page = render_template("users_admin/index.html", users=users, roles=list(Role), errors=errors, form=form or {})
+    page = render_template(
+        "users_admin/index.html", users=users, role_choices=list(Role), errors=errors, form=form or {}
+    )
     return page, status
 
 
@@ -91,7 +93,7 @@ def _show(user_id: int, status: int = 200, error: str = ""):
         "users_admin/show.html",
         user=user,
         tokens=list_api_tokens(db, user),
-        roles=list(Role),
+        role_choices=list(Role),
         shown=_take_reveal(user_id),
         error=error,
         host=request.host_url.rstrip("/"),
