@@ -279,3 +279,21 @@ def test_users_link_from_the_cli(app, runner, monkeypatch, auth):
     assert "Welcome" in client.get(invite).text
     missing = runner.invoke(main, ["users", "link", "nobody@example.org"])
     assert missing.exit_code == 1 and "no user nobody@example.org" in missing.output
+
+
+def test_users_create_invite_from_the_cli(app, runner, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("WORKBENCH_INSTANCE_PATH", app.config["INSTANCE_PATH"])
+    from alembic import command
+
+    from workbench.migrate import alembic_config
+
+    command.stamp(alembic_config(app.config["DATABASE_URL"]), "head")
+    made = runner.invoke(main, ["users", "create", "cli-invite@example.org", "--invite"])
+    assert made.exit_code == 0, made.output
+    assert "Password" not in made.output  # nothing was prompted for
+    path = re.search(r"invitation link \(works once\): (/links/\S+)", made.output).group(1)
+    assert _user(app, "cli-invite@example.org").password_hash is None
+    assert "Welcome" in app.test_client().get(path).text
+    both = runner.invoke(main, ["users", "create", "x@example.org", "--invite", "--password", "long enough pw"])
+    assert both.exit_code == 2 and "not both" in both.output

@@ -47,14 +47,27 @@ def users():
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="rater", show_default=True)
 @click.option("--name", default="")
 @click.option("--machine", is_flag=True, help="A machine rater (LLM judge or script); reported apart from humans.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
-def users_create(email: str, role: str, name: str, machine: bool, password: str):
+@click.option("--password", default=None, help="At least 10 characters; prompted for unless given or --invite.")
+@click.option("--invite", is_flag=True, help="No password: print a one-time link for the user to choose one.")
+def users_create(email: str, role: str, name: str, machine: bool, password: str | None, invite: bool):
     """Create a user who logs in with EMAIL."""
+    from datetime import timedelta
+
+    from ..services.account_links import make_link
     from ..services.users import create_user
 
+    if invite and password:
+        raise click.UsageError("give --password or --invite, not both")
+    if not invite and password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with open_session() as session:
         user = create_user(session, email, role, password, name=name, is_machine=machine)
-        click.echo(f"created {'machine ' if machine else ''}{user.role.value} {user.email}")
+        link = (
+            make_link(session, user, "invite", timedelta(hours=load_settings()["ACCOUNT_LINK_HOURS"])) if invite else ""
+        )
+    click.echo(f"created {'machine ' if machine else ''}{user.role.value} {user.email}")
+    if link:
+        click.echo(f"invitation link (works once): {link}")
 
 
 @main.group()
