@@ -25,6 +25,7 @@ from .core import (
     utcnow,
 )
 from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
+from .membership import ProjectMember
 
 __all__ = [
     "Adjudication",
@@ -41,6 +42,7 @@ __all__ = [
     "Lease",
     "LoginThrottle",
     "Project",
+    "ProjectMember",
     "RepeatJudgment",
     "Response",
     "Rubric",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -112,6 +113,8 @@ class ProjectSettings:
     lease_minutes: int
     seed: int
     gold_feedback: bool
+    members_only: bool
+    archived_at: datetime | None
 
 
 _projects = Project.__table__
