@@ -79,6 +79,17 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/projects/<int:project_id>/export/count"): {RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/export/download"): {RESEARCHER, ADMIN},
     ("GET", "/judges/"): {ADMIN},
+    ("GET", "/admin/projects"): {ADMIN},
+    ("POST", "/admin/projects"): {ADMIN},
+    ("GET", "/admin/projects/<int:project_id>"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/settings"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/archive"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/honeypots"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/access"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/members"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/members/<int:user_id>/remove"): {ADMIN},
+    ("GET", "/admin/rubrics/new"): {AUTHOR, ADMIN},
+    ("POST", "/admin/rubrics/new"): {AUTHOR, ADMIN},
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")
@@ -173,6 +184,7 @@ def test_every_route_for_every_role(app, world, role):
         "check_id": 1,
         "version_id": 1,
         "token_id": 999999,
+        "user_id": 1,
     }
     if role is not None:
         email, token = _user(app, role)
