@@ -52,11 +52,14 @@ def test_the_outsider_sees_nothing_of_it_on_any_page(client, auth, closed):
         response = client.post(base + action, data={"csrf_token": csrf, "lease_id": closed["lease"]})
         assert response.status_code == 404, action
     assert client.get(f"{base}/leases/{closed['lease']}/diff").status_code == 404
+    rubric = client.get("/rubrics/pairwise-helpful-harmless")  # the projects using the rubric
+    assert rubric.status_code == 200 and SECRET_NAME not in rubric.text
 
 
 def test_the_member_rates_it(client, auth, closed):
     auth.login(closed["member"])
     assert SECRET_NAME in client.get("/").text
+    assert SECRET_NAME in client.get("/rubrics/pairwise-helpful-harmless").text
     for page in RATER_PAGES:
         assert client.get(f"/projects/{closed['id']}{page}").status_code == 200, page
 
