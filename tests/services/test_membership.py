@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.factories import PAIR_ANSWER, make_items, make_project, make_rater, make_user
 from workbench.errors import Conflict, InvalidInput, NotFound
-from workbench.models import Lease
+from workbench.models import Lease, Project, User
 from workbench.services.assignment import next_assignment, next_task
 from workbench.services.judging import record_judgment
 from workbench.services.membership import (
     add_member,
+    admits,
     archive_project,
     members_of,
     remove_member,
@@ -121,3 +125,37 @@ def test_an_archived_project_serves_nothing_and_leaves_raters_lists(session):
         archive_project(session, project)
     with pytest.raises(Conflict, match="archived"):
         set_members_only(session, project, True)
+
+
+def test_a_member_removed_while_taking_an_item_is_left_no_task(engine):
+    """The removal waits for the rater's transaction (FOR SHARE on PostgreSQL, the write
+    lock on SQLite) and then releases the lease it wrote: nothing is left to submit to."""
+    with Session(engine, expire_on_commit=False) as setup:
+        project = make_project(setup)
+        make_items(setup, project, 2)
+        member = make_rater(setup)
+        add_member(setup, project, member.email)
+        set_members_only(setup, project, True)
+        setup.commit()
+    removed = threading.Event()
+
+    def remove() -> None:
+        with Session(engine) as other:
+            remove_member(other, other.get(Project, project.id), other.get(User, member.id))
+            other.commit()
+        removed.set()
+
+    with Session(engine, expire_on_commit=False) as rater_session:
+        mine, me = rater_session.get(Project, project.id), rater_session.get(User, member.id)
+        assert admits(rater_session, mine, me, lock=True)
+        remover = threading.Thread(target=remove)
+        remover.start()
+        assert not removed.wait(0.5)  # the removal waits for the rater's transaction
+        assert next_assignment(rater_session, mine, me) is not None
+        rater_session.commit()
+    remover.join(timeout=30)
+    assert removed.is_set()
+    with Session(engine) as check:
+        assert check.scalar(select(func.count()).select_from(Lease).where(Lease.rater_id == member.id)) == 0
+        with pytest.raises(NotFound):
+            next_assignment(check, check.get(Project, project.id), check.get(User, member.id))

@@ -172,7 +172,7 @@ def next_task(
 def _next(
     session: Session, project: RatingProject, rater: Rater, now: datetime, context: _Context
 ) -> RatingTask | None:
-    if not admits(session, project, rater):
+    if not admits(session, project, rater, lock=True):
         raise NotFound(f"no project {project.id}")
     if project.archived_at is not None:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..domain import LeasePurpose, Role
@@ -21,20 +21,28 @@ from ..models import Lease, Project, ProjectMember, User, utcnow
 from .projects import get_project, list_projects
 
 
-def is_member(session: Session, project_id: int, user_id: int) -> bool:
-    return bool(
-        session.scalar(select(exists().where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)))
+def is_member(session: Session, project_id: int, user_id: int, lock: bool = False) -> bool:
+    """Whether the user is listed on the project; with ``lock``, the listing is held (FOR SHARE
+    on PostgreSQL) until the transaction ends, so removing the member waits for it."""
+    query = select(ProjectMember.user_id).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
     )
+    return session.scalar(query.with_for_update(read=True) if lock else query) is not None
 
 
-def admits(session: Session, project: Any, user: Any) -> bool:
+def admits(session: Session, project: Any, user: Any, lock: bool = False) -> bool:
     """Whether ``user`` (a ``User`` or a token's user: anything with ``id`` and ``role``) may
-    see ``project`` (a ``Project`` or the rater API's ``ProjectSettings``)."""
+    see ``project`` (a ``Project`` or the rater API's ``ProjectSettings``).
+
+    The assignment engine asks with ``lock``: a member removed while they take an item is
+    either removed first (and gets nothing) or after the item's lease is written, and then
+    the removal releases that lease too.
+    """
     if user.role != Role.RATER:
         return True
     if project.archived_at is not None:
         return False
-    return not project.members_only or is_member(session, project.id, user.id)
+    return not project.members_only or is_member(session, project.id, user.id, lock)
 
 
 def visible_project(session: Session, project_id: int, user: Any) -> Project:
