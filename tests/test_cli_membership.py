@@ -37,6 +37,9 @@ def test_members_and_archive(runner, cli_db):
     assert refused.exit_code == 1
     assert "member_email: no user has the e-mail nobody@example.org" in refused.output
 
+    _ok(runner, "projects", "members", "p1", "--members-only")
+    assert _ok(runner, "projects", "list").rstrip().endswith("judgments=0/0  (members only)")
     assert "archived project 1 'p1'" in _ok(runner, "projects", "archive", "p1")
+    assert _ok(runner, "projects", "list").rstrip().endswith("judgments=0/0  (archived)")
     again = runner.invoke(main, ["projects", "archive", "p1"])
     assert again.exit_code == 1 and "already archived" in again.output
