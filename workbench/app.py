@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import ensure_secret_key, load_settings
 from .db import make_engine, make_sessionmaker
-from .domain import AUTHORS, EVERYONE, RATERS, RESEARCHERS, STAFF
+from .domain import ADMINS, AUTHORS, EVERYONE, RATERS, RESEARCHERS, STAFF
 from .paths import STATIC_DIR, resource_dir
 from .render import markdown_to_html
 from .rubric.questions import Questions
@@ -33,6 +33,7 @@ from .web import (
     judge,
     judges,
     projects,
+    projects_admin,
     quality,
     rater_api,
     research_api,
@@ -99,10 +100,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(alignment_page.bp)
     app.register_blueprint(judges.bp)
     app.register_blueprint(users_admin.bp)
+    app.register_blueprint(projects_admin.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     # The role groups of ``domain``: templates ask ``g.user.role in roles.RATERS``.
     app.jinja_env.globals["roles"] = SimpleNamespace(
-        EVERYONE=EVERYONE, RATERS=RATERS, AUTHORS=AUTHORS, RESEARCHERS=RESEARCHERS, STAFF=STAFF
+        EVERYONE=EVERYONE, RATERS=RATERS, AUTHORS=AUTHORS, RESEARCHERS=RESEARCHERS, STAFF=STAFF, ADMINS=ADMINS
     )
     app.jinja_env.filters["questions"] = Questions.of  # a rubric document's typed questions
     app.after_request(_security_headers)

@@ -20,6 +20,7 @@ RATERS: tuple[Role, ...] = (Role.RATER, Role.ADMIN)  # rate items, see their own
 AUTHORS: tuple[Role, ...] = (Role.AUTHOR, Role.ADMIN)  # write and publish rubrics
 RESEARCHERS: tuple[Role, ...] = (Role.RESEARCHER, Role.ADMIN)  # export datasets, the research API
 STAFF: tuple[Role, ...] = (Role.AUTHOR, Role.RESEARCHER, Role.ADMIN)  # agreement, statistics, the quality loop
+ADMINS: tuple[Role, ...] = (Role.ADMIN,)  # users, projects and who rates them
 
 
 class TaskKind(str, enum.Enum):

@@ -91,6 +91,17 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/users/<int:user_id>/tokens/<int:token_id>/revoke"): {ADMIN},
     ("GET", "/links/<secret>"): PUBLIC,
     ("POST", "/links/<secret>"): PUBLIC,
+    ("GET", "/admin/projects"): {ADMIN},
+    ("POST", "/admin/projects"): {ADMIN},
+    ("GET", "/admin/projects/<int:project_id>"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/settings"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/archive"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/honeypots"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/access"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/members"): {ADMIN},
+    ("POST", "/admin/projects/<int:project_id>/members/<int:user_id>/remove"): {ADMIN},
+    ("GET", "/admin/rubrics/new"): {AUTHOR, ADMIN},
+    ("POST", "/admin/rubrics/new"): {AUTHOR, ADMIN},
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")

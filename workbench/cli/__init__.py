@@ -95,4 +95,4 @@ def main():
     """
 
 
-from . import accounts, admin, data, judge_quality, judges, server, stats  # noqa: E402, F401 - registers the commands
+from . import accounts, admin, data, judge_quality, judges, membership, server, stats  # noqa: E402, F401 - registers the commands

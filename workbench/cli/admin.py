@@ -282,8 +282,9 @@ def projects_list():
     with open_session() as session:
         for project in list_projects(session):
             p = project_progress(session, project)
+            state = "  (archived)" if project.archived_at else "  (members only)" if project.members_only else ""
             click.echo(
-                f"{project.id:>4}  {project.name}  items={p.items}  judgments={p.judgments}/{p.target_judgments}"
+                f"{project.id:>4}  {project.name}  items={p.items}  judgments={p.judgments}/{p.target_judgments}{state}"
             )
 
 

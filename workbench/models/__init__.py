@@ -27,6 +27,7 @@ from .core import (
 )
 from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
 from .links import AccountLink
+from .membership import ProjectMember
 
 __all__ = [
     "AccountLink",
@@ -44,6 +45,7 @@ __all__ = [
     "Lease",
     "LoginThrottle",
     "Project",
+    "ProjectMember",
     "RepeatJudgment",
     "Response",
     "Rubric",

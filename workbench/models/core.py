@@ -170,6 +170,9 @@ class Project(Base):
     gold_feedback: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Share of a rater's judged items shown to them again later, sides swapped.
     repeat_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    # Members only: raters see the project only when listed in ``project_members``.
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # archived: no items, off raters' lists
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     rubric: Mapped[Rubric] = relationship()

@@ -2,6 +2,8 @@
 
 The policy, in the order ``_next`` applies it:
 
+0. **Access.** A rater who may not see the project (members only, see ``membership.py``)
+   gets ``NotFound``; an archived project serves nothing.
 1. **Open lease.** A rater with an open lease on the project gets that task back, so a
    reload does not skip work.
 2. **Qualification.** While the rater has not finished the project's qualification set,
@@ -39,11 +41,12 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from ..domain import LeasePurpose, TaskKind
+from ..domain import LeasePurpose, Role, TaskKind
 from ..errors import NotFound
 from ..models import utcnow
 from . import rating_sql as sql
 from .gold import QualificationState, qualification
+from .membership import admits
 from .projects import SETTINGS_COLUMNS, ProjectSettings
 from .rubrics import version_document
 
@@ -80,6 +83,10 @@ class RatingProject(Protocol):
     def lease_minutes(self) -> int: ...
     @property
     def seed(self) -> int: ...
+    @property
+    def members_only(self) -> bool: ...
+    @property
+    def archived_at(self) -> datetime | None: ...
 
 
 class Rater(Protocol):
@@ -87,6 +94,8 @@ class Rater(Protocol):
 
     @property
     def id(self) -> int: ...
+    @property
+    def role(self) -> Role: ...
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,10 @@ def next_task(
 def _next(
     session: Session, project: RatingProject, rater: Rater, now: datetime, context: _Context
 ) -> RatingTask | None:
+    if not admits(session, project, rater, lock=True):
+        raise NotFound(f"no project {project.id}")
+    if project.archived_at is not None:
+        return None
     if context.open_lease_id is not None:
         return _task_from_lease(session, sql.lease(session, context.open_lease_id))
     if context.version is None:

@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import ProjectProgress, TaskKind, VersionStatus
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
-from ..models import Item, Judgment, Project, RepeatJudgment, User
+from ..models import Item, Judgment, Project, RepeatJudgment, Rubric, RubricVersion, User
 from .rubrics import get_rubric, latest_published
 
 
-def create_project(
-    session: Session,
+def check_settings(
     name: str,
-    rubric_slug: str,
-    overlap_k: int = 3,
-    pin_version: int | None = None,
-    lease_minutes: int = 30,
-    seed: int = 0,
-    gold_rate: float = 0.0,
-    qualification_items: int = 0,
-    qualification_min_accuracy: float = 0.0,
-    gold_feedback: bool = True,
-    repeat_rate: float = 0.0,
-) -> Project:
-    """A project; see ``assignment.py`` and ``gold.py`` for what the gold, qualification and
-    repeat settings do."""
-    name = name.strip()
+    overlap_k: int,
+    lease_minutes: int,
+    gold_rate: float,
+    qualification_items: int,
+    qualification_min_accuracy: float,
+    repeat_rate: float,
+    summary: str = "cannot save project settings",
+) -> None:
+    """Every problem with a project's settings at once, named by the field (CLI option)."""
     errors = []
     if not name:
         errors.append(FieldError("name", "a project needs a name"))
@@ -51,26 +46,65 @@ def create_project(
     if qualification_items < 0:
         errors.append(FieldError("qualification_items", "the qualification set cannot have a negative size"))
     if errors:
-        raise InvalidInput("cannot create project", errors)
-    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise InvalidInput(summary, errors)
+
+
+def _check_name_free(session: Session, name: str, project_id: int | None = None) -> None:
+    taken = session.scalar(select(Project.id).where(Project.name == name))
+    if taken is not None and taken != project_id:
         raise Conflict(f"a project named {name!r} already exists")
+
+
+def _pinned(session: Session, rubric: Rubric, pin_version: int | None) -> RubricVersion | None:
+    """The published version ``pin_version`` of the rubric (None: follow the latest)."""
+    if pin_version is None:
+        return None
+    pinned = next((v for v in rubric.versions if v.number == pin_version), None)
+    if pinned is None:
+        raise NotFound(f"rubric {rubric.slug!r} has no version {pin_version}")
+    if pinned.status != VersionStatus.PUBLISHED:
+        raise Conflict(
+            f"rubric {rubric.slug!r} version {pin_version} is {pinned.status.value}; pin a published version"
+        )
+    return pinned
+
+
+def create_project(
+    session: Session,
+    name: str,
+    rubric_slug: str,
+    overlap_k: int = 3,
+    pin_version: int | None = None,
+    lease_minutes: int = 30,
+    seed: int = 0,
+    gold_rate: float = 0.0,
+    qualification_items: int = 0,
+    qualification_min_accuracy: float = 0.0,
+    gold_feedback: bool = True,
+    repeat_rate: float = 0.0,
+) -> Project:
+    """A project; see ``assignment.py`` and ``gold.py`` for what the gold, qualification and
+    repeat settings do."""
+    name = name.strip()
+    check_settings(
+        name,
+        overlap_k,
+        lease_minutes,
+        gold_rate,
+        qualification_items,
+        qualification_min_accuracy,
+        repeat_rate,
+        "cannot create project",
+    )
+    _check_name_free(session, name)
     rubric = get_rubric(session, rubric_slug)
     version = latest_published(session, rubric.id)
-    pinned_id = None
-    if pin_version is not None:
-        pinned = next((v for v in rubric.versions if v.number == pin_version), None)
-        if pinned is None:
-            raise NotFound(f"rubric {rubric_slug!r} has no version {pin_version}")
-        if pinned.status != VersionStatus.PUBLISHED:
-            raise Conflict(
-                f"rubric {rubric_slug!r} version {pin_version} is {pinned.status.value}; pin a published version"
-            )
-        pinned_id, version = pinned.id, pinned
+    pinned = _pinned(session, rubric, pin_version)
     project = Project(
         name=name,
         rubric_id=rubric.id,
-        rubric_version_id=pinned_id,
-        task_kind=TaskKind(version.document["task_kind"]),
+        rubric_version_id=pinned.id if pinned else None,
+        task_kind=TaskKind((pinned or version).document["task_kind"]),
         overlap_k=overlap_k,
         lease_minutes=lease_minutes,
         seed=seed,
@@ -81,6 +115,52 @@ def create_project(
         repeat_rate=repeat_rate,
     )
     session.add(project)
+    session.flush()
+    return project
+
+
+def update_project(
+    session: Session,
+    project: Project,
+    name: str,
+    overlap_k: int,
+    pin_version: int | None,
+    gold_rate: float,
+    qualification_items: int,
+    qualification_min_accuracy: float,
+    gold_feedback: bool,
+    repeat_rate: float,
+) -> Project:
+    """Change the settings ``create_project`` takes (the rubric and its task kind stay).
+
+    Judgments already made keep the rubric version they were made with; a new pin applies to
+    tasks handed out from now on.
+    """
+    name = name.strip()
+    check_settings(
+        name,
+        overlap_k,
+        project.lease_minutes,
+        gold_rate,
+        qualification_items,
+        qualification_min_accuracy,
+        repeat_rate,
+        "cannot save project settings",
+    )
+    _check_name_free(session, name, project.id)
+    pinned = _pinned(session, project.rubric, pin_version)
+    if pinned is not None and TaskKind(pinned.document["task_kind"]) != project.task_kind:
+        raise Conflict(
+            f"version {pin_version} rates {pinned.document['task_kind']} items, this project {project.task_kind.value}"
+        )
+    project.name = name
+    project.overlap_k = overlap_k
+    project.rubric_version_id = pinned.id if pinned else None
+    project.gold_rate = gold_rate
+    project.qualification_items = qualification_items
+    project.qualification_min_accuracy = qualification_min_accuracy
+    project.gold_feedback = gold_feedback
+    project.repeat_rate = repeat_rate
     session.flush()
     return project
 
@@ -112,6 +192,8 @@ class ProjectSettings:
     lease_minutes: int
     seed: int
     gold_feedback: bool
+    members_only: bool
+    archived_at: datetime | None
 
 
 _projects = Project.__table__

@@ -16,7 +16,8 @@ from ..services.assignment import RatingTask, next_assignment, task_for_lease
 from ..services.flags import BROKEN_REASONS, SKIP_REASONS, flag_item
 from ..services.gold import Qualification, qualification
 from ..services.judging import Recorded, record_judgment
-from ..services.projects import get_project, rater_done_count, rater_recent_stats
+from ..services.membership import visible_project
+from ..services.projects import rater_done_count, rater_recent_stats
 from ..textdiff import word_diff
 from .auth import requires
 from .db import get_session
@@ -74,7 +75,7 @@ def _next(project: Project, **extra):
 @requires(*RATERS)
 def show_task(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = visible_project(session, project_id, g.user)
     task = next_assignment(session, project, g.user)
     session.commit()
     return _page(_context(project, task))
@@ -84,7 +85,7 @@ def show_task(project_id: int):
 @requires(*RATERS)
 def submit_judgment(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = visible_project(session, project_id, g.user)
     lease_id = request.form.get("lease_id", type=int)
     if lease_id is None:
         raise NotFound("the form named no task; reload the page")
@@ -118,7 +119,7 @@ def submit_judgment(project_id: int):
 @requires(*RATERS)
 def skip_item(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = visible_project(session, project_id, g.user)
     lease_id = request.form.get("lease_id", type=int)
     if lease_id is None:
         raise NotFound("the form named no task; reload the page")
@@ -138,7 +139,9 @@ def skip_item(project_id: int):
 @bp.get("/projects/<int:project_id>/leases/<int:lease_id>/diff")
 @requires(*RATERS)
 def response_diff(project_id: int, lease_id: int):
-    task = task_for_lease(get_session(), g.user, lease_id)
+    session = get_session()
+    visible_project(session, project_id, g.user)
+    task = task_for_lease(session, g.user, lease_id)
     if len(task.responses) != 2:
         raise NotFound("this item has a single response")
     runs = word_diff(task.responses[0].text, task.responses[1].text)

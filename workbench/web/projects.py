@@ -10,9 +10,9 @@ from flask import Blueprint, g, render_template
 from ..domain import EVERYONE, STAFF, ProjectProgress, QuestionAlpha
 from ..models import Project
 from ..services.calibration import CalibrationReport
+from ..services.membership import visible_project, visible_projects
 from ..services.project_figures import agreement_figures, calibration_figures, progress_figures
-from ..services.projects import get_project, project_progress, rater_done_count
-from ..services.projects import list_projects as all_projects
+from ..services.projects import project_progress, rater_done_count
 from .auth import requires
 from .charts import IntervalChart
 from .db import calibration_thresholds, get_session
@@ -46,7 +46,8 @@ class DashboardContext:
 def list_projects():
     session = get_session()
     rows = [
-        ProjectRow(p, project_progress(session, p), rater_done_count(session, p, g.user)) for p in all_projects(session)
+        ProjectRow(p, project_progress(session, p), rater_done_count(session, p, g.user))
+        for p in visible_projects(session, g.user)
     ]
     return render_template("projects/index.html", rows=rows)
 
@@ -55,7 +56,7 @@ def list_projects():
 @requires(*EVERYONE)
 def show_dashboard(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = visible_project(session, project_id, g.user)
     staff = g.user.role in STAFF
     agreement_cached = agreement_figures(session, project) if staff else None
     calibration_cached = calibration_figures(session, project, calibration_thresholds()) if staff else None

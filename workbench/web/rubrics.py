@@ -14,6 +14,7 @@ from ..models import Project, Rubric, RubricVersion
 from ..render import markdown_to_html
 from ..rubric.diff import RubricDiff, rubric_diff
 from ..rubric.editing import EditorForm, form_from_document
+from ..services.membership import admits
 from ..services.rubric_agreement import RubricAgreement, rubric_agreement
 from ..services.rubric_versions import (
     apply_editor,
@@ -78,7 +79,7 @@ def show_rubric(slug: str):
         rubric,
         versions,
         find_draft(session, rubric),
-        projects_using(session, rubric),
+        [(p, pin) for p, pin in projects_using(session, rubric) if admits(session, p, g.user)],
         agreement,
         meaning_changes(versions),
         request.args.get("notice", ""),

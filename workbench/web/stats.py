@@ -12,6 +12,7 @@ from ..errors import Forbidden
 from ..models import Project
 from ..services.calibration import RaterRow
 from ..services.leaderboard import ProjectLeaderboard
+from ..services.membership import visible_project
 from ..services.project_figures import calibration_figures, leaderboard_figures
 from ..services.projects import get_project
 from .auth import requires
@@ -55,7 +56,7 @@ class MyQualityContext:
 @requires(*RATERS)
 def show_my_quality(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = visible_project(session, project_id, g.user)
     figures = calibration_figures(session, project, calibration_thresholds())
     session.commit()  # keep the computed figures for the next visitor
     report = figures.value

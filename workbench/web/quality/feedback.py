@@ -9,7 +9,7 @@ from flask import g, render_template
 from ...domain import EVERYONE, RATERS, may_read_version
 from ...errors import NotFound
 from ...models import Project, RubricVersion
-from ...services.projects import get_project
+from ...services.membership import visible_project
 from ...services.rater_feedback import FeedbackEntry, rater_feedback
 from ..auth import requires
 from ..db import get_session
@@ -27,7 +27,7 @@ class FeedbackContext:
 @requires(*RATERS)
 def show_feedback(project_id: int):
     session = get_session()
-    project = get_project(session, project_id)
+    project = visible_project(session, project_id, g.user)
     ctx = FeedbackContext(project, tuple(rater_feedback(session, project, g.user)))
     return render("quality/feedback.html", "quality/_feedback.html", ctx=ctx)
 
