@@ -324,9 +324,12 @@ class ItemFlag(Base):
     kind: Mapped[FlagKind] = mapped_column(_enum(FlagKind, "flag_kind"))
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Staff resolve a flag once they have looked at the item; open flags have neither.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     item: Mapped[Item] = relationship()
-    rater: Mapped[User] = relationship()
+    rater: Mapped[User] = relationship(foreign_keys=[rater_id])
 
 
 class Adjudication(Base):
