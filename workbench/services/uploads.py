@@ -31,11 +31,20 @@ CHUNK = 1 << 20
 SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet", ".jsonl.gz", ".ndjson.gz", ".csv.gz")
 
 
+def size_words(n: int) -> str:
+    """A byte count as people read it: "256 MB", "100 KB"."""
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def too_large_message(limit: int) -> str:
+    return f"The file is larger than the upload limit of {size_words(limit)}; nothing was imported."
+
+
 class UploadTooLarge(InvalidInput):
     """The file passed the upload size limit; nothing was kept."""
 
     def __init__(self, limit: int):
-        super().__init__(f"the file is larger than the upload limit of {limit / (1024 * 1024):.0f} MB")
+        super().__init__(too_large_message(limit))
         self.limit = limit
 
 

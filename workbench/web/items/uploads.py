@@ -17,7 +17,16 @@ from ...domain import RESEARCHERS
 from ...errors import FieldError, InvalidInput
 from ...models import Project
 from ...services.projects import get_project
-from ...services.uploads import UploadResult, UploadTooLarge, refused, spooled_upload, upload_items, upload_judgments
+from ...services.uploads import (
+    UploadResult,
+    UploadTooLarge,
+    refused,
+    size_words,
+    spooled_upload,
+    too_large_message,
+    upload_items,
+    upload_judgments,
+)
 from ..auth import requires
 from ..db import get_session
 from ..errors import handle_http_error
@@ -35,7 +44,7 @@ FILES = {
 class UploadContext:
     project: Project | None
     result: UploadResult | None
-    limit_mb: int
+    limit: str
 
 
 def _limit() -> int:
@@ -43,12 +52,12 @@ def _limit() -> int:
 
 
 def _page(project: Project, result: UploadResult | None, status: int = 200):
-    ctx = UploadContext(project, result, round(_limit() / (1024 * 1024)))
+    ctx = UploadContext(project, result, size_words(_limit()))
     return render("items/uploads.html", "items/_upload_result.html", status=status, ctx=ctx)
 
 
 def _too_large_message() -> str:
-    return f"The file is larger than the upload limit of {_limit() / (1024 * 1024):.0f} MB; nothing was imported."
+    return too_large_message(_limit())
 
 
 @bp.url_value_preprocessor
@@ -67,7 +76,7 @@ def _refuse_too_large(exc):
     if not is_htmx():
         return handle_http_error(RequestEntityTooLarge(description=_too_large_message()))
     kind = "judgments" if request.endpoint == "items.upload_judgments_file" else "items"
-    ctx = UploadContext(None, UploadResult(kind, True, _too_large_message()), 0)
+    ctx = UploadContext(None, UploadResult(kind, True, _too_large_message()), "")
     return render_template("items/_upload_result.html", ctx=ctx), 413, {"Vary": "HX-Request"}
 
 
