@@ -106,12 +106,14 @@ def project_models(session: Session, project: Project) -> tuple[str, ...]:
     return tuple(rows)
 
 
-def _open_flag(item_id_column):
-    return exists().where(ItemFlag.item_id == item_id_column, ItemFlag.resolved_at.is_(None))
+def _flagged_ids(project: Project):
+    """Items with an open skip or report: one uncorrelated subquery (an EXISTS per item was
+    0.5 s at 2k items with 1k flags on SQLite)."""
+    return select(ItemFlag.item_id).where(ItemFlag.project_id == project.id, ItemFlag.resolved_at.is_(None))
 
 
-def _adjudicated(item_id_column):
-    return exists().where(Adjudication.item_id == item_id_column)
+def _adjudicated_ids(project: Project):
+    return select(Adjudication.item_id).where(Adjudication.project_id == project.id)
 
 
 def disagreeing_item_ids(session: Session, project: Project) -> list[int]:
@@ -135,8 +137,8 @@ def _where(session: Session, project: Project, f: ItemFilter) -> list[Any]:
         "complete": lambda: live & (Item.n_judgments >= project.overlap_k),
         "gold": lambda: Item.is_gold.is_(True),
         "honeypot": lambda: Item.external_id.startswith(HONEYPOT_PREFIX, autoescape=True),
-        "flagged": lambda: _open_flag(Item.id),
-        "adjudicated": lambda: _adjudicated(Item.id),
+        "flagged": lambda: Item.id.in_(_flagged_ids(project)),
+        "adjudicated": lambda: Item.id.in_(_adjudicated_ids(project)),
         "disagreement": lambda: Item.id.in_(disagreeing_item_ids(session, project)),
     }
     if f.status:

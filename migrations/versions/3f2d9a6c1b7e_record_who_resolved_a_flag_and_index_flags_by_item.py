@@ -1,4 +1,4 @@
-"""record who resolved a flag and when
+"""record who resolved a flag and when; index flags by item
 
 Revision ID: 3f2d9a6c1b7e
 Revises: ea71c13a887c
@@ -27,10 +27,12 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_item_flags_resolved_by_id_users"), "users", ["resolved_by_id"], ["id"], ondelete="SET NULL"
         )
+        batch_op.create_index(batch_op.f("ix_item_flags_item_id"), ["item_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("item_flags", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_item_flags_item_id"))
         batch_op.drop_constraint(batch_op.f("fk_item_flags_resolved_by_id_users"), type_="foreignkey")
         batch_op.drop_column("resolved_by_id")
         batch_op.drop_column("resolved_at")
