@@ -98,7 +98,7 @@ def test_browser_upload_browse_and_resolve(page, watch, live_server, app, tmp_pa
     drop.dispatch_event("drop", {"dataTransfer": transfer})
     expect(drop).to_contain_text("good-items.jsonl")
     form.get_by_role("button", name="Upload items").click()
-    expect(result).to_contain_text("Imported 7 item(s); 0 already present")
+    expect(result).to_contain_text("Imported 7 items; 0 already present")
     assert _count(app, project_id) == 7
 
     # A rater reports one of the new items.

@@ -102,10 +102,10 @@ def test_a_bad_file_is_refused_with_lines_and_fields_then_a_good_one_imports(cli
     page = upload(client, auth, project_id, bad)  # without JavaScript: the whole page, same answer
     assert page.status_code == 422 and "<html" in page.text and "line 2: prompt: " in page.text
     kept = upload(client, auth, project_id, bad, skip=True)
-    assert kept.status_code == 200 and "Imported 1 item(s)" in kept.text and "line 2: prompt: " in kept.text
+    assert kept.status_code == 200 and "Imported 1 item" in kept.text and "line 2: prompt: " in kept.text
     assert count_items(app, project_id) == 3
     again = upload(client, auth, project_id, (item_row(1) + item_row(4)).encode())
-    assert again.status_code == 200 and "Imported 1 item(s); 1 already present" in again.text
+    assert again.status_code == 200 and "Imported 1 item; 1 already present" in again.text
     assert "<code>up1</code>" in again.text
     assert count_items(app, project_id) == 4
 
@@ -189,6 +189,7 @@ def test_resolve_takes_the_item_off_the_queue(client, auth, app, data):
         headers={"HX-Request": "true"},
     )
     assert htmx.status_code == 200 and "<html" not in htmx.text and "No open skips or reports" in htmx.text
+    assert 'id="flash"' in htmx.text and "Resolved 1 skip or report of the item." in htmx.text  # the live region
     plain = client.post(f"/projects/{project_id}/items/{items[1]}/resolve", data={"csrf_token": auth.csrf()})
     assert plain.status_code == 303 and plain.headers["Location"].endswith(f"/projects/{project_id}/flags")
     with app.extensions["workbench"].sessionmaker() as session:

@@ -98,6 +98,11 @@ class UploadResult:
     raters_created: int = 0
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 item", "7 items" (nouns here take a plain s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _problem(error: RowError) -> str:
     return f"{error.location}: {error.message}"
 
@@ -121,9 +126,9 @@ def upload_items(session: Session, project: Project, path: Path, *, skip_invalid
     except ImportInvalid as exc:
         return refused("items", exc)
     problems = tuple(_problem(e) for e in report.rejected[:MAX_ERRORS])
-    summary = f"Imported {report.imported} item(s); {report.duplicates} already present, left unchanged"
+    summary = f"Imported {counted(report.imported, 'item')}; {report.duplicates} already present, left unchanged"
     if report.rejected:
-        summary += f"; skipped {report.skipped} bad row(s)"
+        summary += f"; skipped {counted(report.skipped, 'bad row')}"
     return UploadResult("items", False, summary, report.imported, report.duplicates, report.duplicate_ids, problems)
 
 
@@ -136,11 +141,11 @@ def upload_judgments(session: Session, project: Project, path: Path, *, skip_inv
         return refused("judgments", exc)
     problems = tuple(_problem(e) for e in report.rejected[:MAX_ERRORS])
     summary = (
-        f"Imported {report.imported} judgment(s); {report.duplicates} already present, left unchanged; "
-        f"{report.raters_created} new external rater(s)"
+        f"Imported {counted(report.imported, 'judgment')}; {report.duplicates} already present, left unchanged; "
+        f"{counted(report.raters_created, 'new external rater')}"
     )
     if report.rejected:
-        summary += f"; skipped {len({e.number for e in report.rejected})} bad row(s)"
+        summary += f"; skipped {counted(len({e.number for e in report.rejected}), 'bad row')}"
     return UploadResult(
         "judgments", False, summary, report.imported, report.duplicates, (), problems, report.raters_created
     )

@@ -20,12 +20,13 @@ from . import bp
 class QueueContext:
     project: Project
     queue: tuple[QueuedItem, ...]
-    resolved: int | None = None
+    flash: str = ""
 
 
-def _queue_page(project: Project, resolved: int | None = None):
-    ctx = QueueContext(project, tuple(flag_queue(get_session(), project)), resolved)
-    return render("items/flags.html", "items/_flags.html", ctx=ctx)
+def _queue_page(project: Project, flash: str = ""):
+    ctx = QueueContext(project, tuple(flag_queue(get_session(), project)), flash)
+    oob = ("_oob/flash.html",) if flash else ()
+    return render("items/flags.html", "items/_flags.html", oob=oob, ctx=ctx)
 
 
 @bp.get("/projects/<int:project_id>/flags")
@@ -42,5 +43,6 @@ def resolve_item(project_id: int, item_id: int):
     resolved = resolve_flags(session, project, item_id, g.user)
     session.commit()
     if is_htmx():
-        return _queue_page(project, resolved)
+        what = "skip or report" if resolved == 1 else "skips and reports"
+        return _queue_page(project, f"Resolved {resolved} {what} of the item.")
     return hx_redirect(url_for(".show_flags", project_id=project.id))

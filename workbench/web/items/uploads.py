@@ -92,7 +92,7 @@ def _upload(project_id: int, kind: str):
     name, label, importer = FILES[kind]
     upload = request.files.get(name)
     skip_invalid = request.form.get("skip_invalid") == "1"
-    status = 422
+    status = 422  # a refused file; 413 when it is too large
     try:
         if upload is None or not upload.filename:
             raise InvalidInput("no file chosen; nothing was imported", [FieldError(label, "choose a file to upload")])
@@ -104,7 +104,7 @@ def _upload(project_id: int, kind: str):
         result = refused(kind, exc)
     if result.refused:
         session.rollback()  # a refused file leaves nothing behind
-        return _page(project, result, status if status == 413 else 422)
+        return _page(project, result, status)
     session.commit()
     return _page(project, result)
 
