@@ -92,6 +92,16 @@ def test_search_matches_id_prompt_and_response_text_case_blind(session, world):
     assert ids(session, project, q="%") == {"open-1"}
 
 
+def test_search_finds_quotes_and_accents_in_prompts(session):
+    project = make_project(session)
+    make_item(session, project, external_id="cafe", prompt="Order a café au lait")
+    make_item(session, project, external_id="quote", prompt='She said "hello" twice')
+    make_item(session, project, external_id="chat", prompt=[{"role": "user", "content": "Crème brûlée?"}])
+    assert ids(session, project, q="café") == {"cafe"}
+    assert ids(session, project, q='"hello"') == {"quote"}
+    assert ids(session, project, q="brûlée") == {"chat"}
+
+
 def test_model_filter_and_filters_combine(session, world):
     project, _, _ = world
     assert ids(session, project, model="special-model") == {"open-1"}

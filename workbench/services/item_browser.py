@@ -18,6 +18,7 @@ Pages hold ``PAGE_SIZE`` items, newest import last (by id).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +137,15 @@ def _contains(session: Session, column, q: str):
     return column.icontains(q, autoescape=True)
 
 
+def _prompt_contains(session: Session, q: str):
+    """The prompt is JSON: its text form escapes quotes (and, as SQLite stores it, every
+    non-ASCII character), so the search is also tried in that escaped form."""
+    column = cast(Item.prompt, String)
+    clause = _contains(session, column, q)
+    escaped = json.dumps(q)[1:-1]
+    return clause | _contains(session, column, escaped) if escaped != q else clause
+
+
 def _responses_where(project: Project, condition):
     """Ids of the project's items with a response meeting ``condition``: one pass over the
     responses, not a correlated lookup per item."""
@@ -149,7 +159,7 @@ def _where(session: Session, project: Project, f: ItemFilter) -> list[Any]:
     if f.q:
         clauses.append(
             _contains(session, Item.external_id, f.q)
-            | _contains(session, cast(Item.prompt, String), f.q)
+            | _prompt_contains(session, f.q)
             | Item.id.in_(_responses_where(project, _contains(session, Response.text, f.q)))
         )
     if f.model:
