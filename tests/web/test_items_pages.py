@@ -129,6 +129,14 @@ def test_hostile_strings_in_a_file_are_a_422_naming_the_field(client, auth, app,
     assert count_items(app, data[0]) == 2
 
 
+def test_a_nul_in_a_csv_cell_is_a_422_naming_the_column(client, auth, app, data):
+    auth.login_as("admin")
+    body = b"id,prompt,response_1,response_2\nc1,Fine?,One,Two\nc2,Bad\x00cell,One,Two\n"
+    response = upload(client, auth, data[0], body, name="items.csv")
+    assert response.status_code == 422 and "line 3: prompt: contains a NUL character" in response.text
+    assert count_items(app, data[0]) == 2
+
+
 def test_no_file_or_a_wrong_type_is_a_422(client, auth, data):
     auth.login_as("admin")
     none = client.post(f"/projects/{data[0]}/uploads/items", data={"csrf_token": auth.csrf()})
