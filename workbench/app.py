@@ -30,6 +30,7 @@ from .web import (
     exports,
     health,
     input_guard,
+    items,
     judge,
     judges,
     projects,
@@ -101,6 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(judges.bp)
     app.register_blueprint(users_admin.bp)
     app.register_blueprint(projects_admin.bp)
+    app.register_blueprint(items.bp)
     app.jinja_env.filters["markdown"] = lambda text: Markup(markdown_to_html(text))
     # The role groups of ``domain``: templates ask ``g.user.role in roles.RATERS``.
     app.jinja_env.globals["roles"] = SimpleNamespace(

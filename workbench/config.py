@@ -47,6 +47,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set behind TLS)."),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body in bytes."),
+    Setting(
+        "UPLOAD_MAX_BYTES",
+        256 * 1024 * 1024,
+        "Largest item or judgment file accepted on the uploads page, in bytes (it may exceed MAX_CONTENT_LENGTH).",
+    ),
 )
 
 ENV_PREFIX = "WORKBENCH_"

@@ -102,6 +102,13 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/projects/<int:project_id>/members/<int:user_id>/remove"): {ADMIN},
     ("GET", "/admin/rubrics/new"): {AUTHOR, ADMIN},
     ("POST", "/admin/rubrics/new"): {AUTHOR, ADMIN},
+    ("GET", "/projects/<int:project_id>/uploads"): {RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/uploads/items"): {RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/uploads/judgments"): {RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/items"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/items/<int:item_id>"): {AUTHOR, RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/flags"): {AUTHOR, RESEARCHER, ADMIN},
+    ("POST", "/projects/<int:project_id>/items/<int:item_id>/resolve"): {AUTHOR, RESEARCHER, ADMIN},
 }
 
 SECRETS = ("SECRET-MODEL-ALPHA", "SECRET-MODEL-BETA", "SECRET-GOLD-RATIONALE", "SECRET-OTHER-RATIONALE")

@@ -321,15 +321,18 @@ class ItemFlag(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     lease_id: Mapped[int | None] = mapped_column(ForeignKey("leases.id", ondelete="SET NULL"), unique=True)
     kind: Mapped[FlagKind] = mapped_column(_enum(FlagKind, "flag_kind"))
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Staff resolve a flag once they have looked at the item; open flags have neither.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     item: Mapped[Item] = relationship()
-    rater: Mapped[User] = relationship()
+    rater: Mapped[User] = relationship(foreign_keys=[rater_id])
 
 
 class Adjudication(Base):

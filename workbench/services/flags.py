@@ -91,3 +91,72 @@ def flagged_items(session: Session, project: Project, limit: int = 50) -> list[F
     ]
     out.sort(key=lambda f: (-f.broken, -f.skips, f.external_id))
     return out[:limit]
+
+
+@dataclass(frozen=True)
+class FlagNote:
+    kind: FlagKind
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class QueuedItem:
+    """One item in the queue of open skips and reports, with every reason given."""
+
+    item_id: int
+    external_id: str
+    skips: int
+    reports: int
+    notes: tuple[FlagNote, ...]
+
+
+def flag_queue(session: Session, project: Project, limit: int = 200) -> list[QueuedItem]:
+    """Items with open (unresolved) skips or reports: reported ones first, then the most flagged."""
+    flags = session.execute(
+        select(ItemFlag.item_id, Item.external_id, ItemFlag.kind, ItemFlag.reason, ItemFlag.created_at)
+        .join(Item, Item.id == ItemFlag.item_id)
+        .where(ItemFlag.project_id == project.id, ItemFlag.resolved_at.is_(None))
+        .order_by(ItemFlag.created_at, ItemFlag.id)
+    ).all()
+    by_item: dict[int, tuple[str, list[FlagNote]]] = {}
+    for item_id, external_id, kind, reason, created_at in flags:
+        by_item.setdefault(item_id, (external_id, []))[1].append(FlagNote(kind, reason, created_at))
+    queue = [
+        QueuedItem(
+            item_id,
+            external_id,
+            sum(n.kind == FlagKind.SKIP for n in notes),
+            sum(n.kind == FlagKind.BROKEN for n in notes),
+            tuple(notes),
+        )
+        for item_id, (external_id, notes) in by_item.items()
+    ]
+    queue.sort(key=lambda q: (-q.reports, -(q.skips + q.reports), q.external_id))
+    return queue[:limit]
+
+
+def item_flags(session: Session, project: Project, item_id: int) -> list[ItemFlag]:
+    """Every skip and report of one item, oldest first, resolved ones included."""
+    return list(
+        session.scalars(
+            select(ItemFlag)
+            .where(ItemFlag.project_id == project.id, ItemFlag.item_id == item_id)
+            .order_by(ItemFlag.created_at, ItemFlag.id)
+        )
+    )
+
+
+def resolve_flags(session: Session, project: Project, item_id: int, by: User, now: datetime | None = None) -> int:
+    """Mark every open skip and report of the item resolved; returns how many were open."""
+    item = session.get(Item, item_id)
+    if item is None or item.project_id != project.id:
+        raise NotFound(f"no item {item_id} in this project")
+    open_flags = session.scalars(
+        select(ItemFlag).where(ItemFlag.item_id == item_id, ItemFlag.resolved_at.is_(None))
+    ).all()
+    now = now or utcnow()
+    for flag in open_flags:
+        flag.resolved_at, flag.resolved_by_id = now, by.id
+    session.flush()
+    return len(open_flags)
