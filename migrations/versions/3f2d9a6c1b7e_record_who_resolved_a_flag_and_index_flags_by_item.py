@@ -1,7 +1,7 @@
 """record who resolved a flag and when; index flags by item
 
 Revision ID: 3f2d9a6c1b7e
-Revises: ea71c13a887c
+Revises: 8e17e8bd88af
 Create Date: 2026-12-05 07:20:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "3f2d9a6c1b7e"
-down_revision: str | Sequence[str] | None = "ea71c13a887c"
+down_revision: str | Sequence[str] | None = "8e17e8bd88af"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """add project membership and archiving
 
 Revision ID: 8e17e8bd88af
-Revises: ea71c13a887c
+Revises: 9457c53eb806
 Create Date: 2026-12-05 07:02:37.664495
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "8e17e8bd88af"
-down_revision: str | Sequence[str] | None = "ea71c13a887c"
+down_revision: str | Sequence[str] | None = "9457c53eb806"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

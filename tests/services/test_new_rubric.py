@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workbench.errors import NotFound
+from workbench.errors import InvalidInput, NotFound
 from workbench.models import Rubric, RubricVersion
 from workbench.paths import resource_dir
 from workbench.services.new_rubric import ensure_rubric, rubric_choices, shipped_rubrics, start_rubric
@@ -47,6 +47,13 @@ def test_a_shipped_rubric_loads_once_on_first_use(session):
     with pytest.raises(NotFound, match="no rubric 'not-shipped'"):
         ensure_rubric(session, "not-shipped")
     assert session.scalar(select(func.count()).select_from(Rubric)) == 1
+
+
+def test_a_shipped_rubric_keeps_its_slug(session):
+    with pytest.raises(InvalidInput) as refused:
+        start_rubric(session, "safety", "My safety")
+    assert [str(e) for e in refused.value.errors] == ["slug: 'safety' is the slug of a shipped rubric; choose another"]
+    assert session.scalar(select(func.count()).select_from(Rubric)) == 0
 
 
 def test_drafts_without_a_published_version_are_not_offered_for_projects(session):

@@ -82,6 +82,8 @@ def start_rubric(session: Session, slug: str, title: str, source: str = BLANK, a
         )
     elif session.scalar(select(Rubric.id).where(Rubric.slug == slug)) is not None:
         errors.append(FieldError("slug", f"a rubric {slug!r} already exists"))
+    elif slug in {r.slug for r in shipped_rubrics()}:
+        errors.append(FieldError("slug", f"{slug!r} is the slug of a shipped rubric; choose another"))
     if not title:
         errors.append(FieldError("title", "a rubric needs a title"))
     elif len(title) > 300:
