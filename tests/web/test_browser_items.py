@@ -151,3 +151,34 @@ def test_browser_upload_browse_and_resolve(page, watch, live_server, app, tmp_pa
 
     page.wait_for_load_state("networkidle")
     assert watch.problems(allow_status=((422, f"/projects/{project_id}/uploads/items"),)) == []
+
+
+def test_browser_upload_without_javascript(browser, live_server, app, tmp_path):
+    """The plain form: a multipart POST answered with the whole page, result included."""
+    with _db(app) as session:
+        project_id = make_project(session, overlap_k=2, name="No script").id
+        create_user(session, "lead@example.org", "researcher", PASSWORD, name="Lead Researcher")
+        session.commit()
+    bad = tmp_path / "items.csv"
+    bad.write_text("id,prompt,response_1,response_2\nc1,First?,One,Two\nc2,,One,Two\n")
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, live_server.url, "lead@example.org", PASSWORD, path=f"/projects/{project_id}/uploads")
+        form = page.locator("#upload-items")
+        form.get_by_label("Items file").set_input_files(str(bad))
+        with page.expect_navigation() as navigation:
+            form.get_by_role("button", name="Upload items").click()
+        assert navigation.value.status == 422
+        expect(page.locator(".upload-result")).to_contain_text("line 3: ")
+        expect(page.locator(".upload-result")).to_contain_text("nothing was imported")
+        assert _count(app, project_id) == 0
+        form = page.locator("#upload-items")
+        form.get_by_label("Items file").set_input_files(str(bad))
+        form.get_by_label("Import the good rows").check()
+        with page.expect_navigation():
+            form.get_by_role("button", name="Upload items").click()
+        expect(page.locator(".upload-result")).to_contain_text("Imported 1 item;")
+        assert _count(app, project_id) == 1
+    finally:
+        context.close()

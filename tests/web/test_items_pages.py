@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests.factories import make_item, make_project
 from tests.services.test_item_browser import flag
 from tests.services.test_quality_loop import judge, pair
-from workbench.models import Item, ItemFlag
+from workbench.models import Item, ItemFlag, RepeatJudgment
 
 
 def item_row(n, **over):
@@ -135,6 +135,26 @@ def test_a_nul_in_a_csv_cell_is_a_422_naming_the_column(client, auth, app, data)
     response = upload(client, auth, data[0], body, name="items.csv")
     assert response.status_code == 422 and "line 3: prompt: contains a NUL character" in response.text
     assert count_items(app, data[0]) == 2
+
+
+def test_repeated_judgment_rows_follow_the_chosen_policy(client, auth, app, data):
+    auth.login_as("admin")
+    answers = {"helpful": {"choice": "A", "strength": 1}, "harmless": {"choice": "tie"}}
+    row = json.dumps({"item_id": "seed-1", "rater": "ann", "answers": answers}) + "\n"
+
+    def send(repeats):
+        body = {"csrf_token": auth.csrf(), "judgments_file": (io.BytesIO((row * 2).encode()), "j.jsonl")}
+        if repeats:
+            body["repeats"] = repeats
+        return client.post(f"/projects/{data[0]}/uploads/judgments", data=body, content_type="multipart/form-data")
+
+    refused = send(None)
+    assert refused.status_code == 422 and "line 2: rater: " in refused.text
+    assert send("bogus").status_code == 422
+    stored = send("as-repeats")
+    assert stored.status_code == 200 and "Imported 1 judgment;" in stored.text
+    with app.extensions["workbench"].sessionmaker() as session:
+        assert session.scalar(select(func.count()).select_from(RepeatJudgment)) == 1
 
 
 def test_no_file_or_a_wrong_type_is_a_422(client, auth, data):

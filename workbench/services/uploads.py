@@ -132,11 +132,16 @@ def upload_items(session: Session, project: Project, path: Path, *, skip_invalid
     return UploadResult("items", False, summary, report.imported, report.duplicates, report.duplicate_ids, problems)
 
 
-def upload_judgments(session: Session, project: Project, path: Path, *, skip_invalid: bool = False) -> UploadResult:
-    """Import the judgment file at ``path`` (rows ``{item_id, rater, answers, ...}``)."""
+def upload_judgments(
+    session: Session, project: Project, path: Path, *, skip_invalid: bool = False, repeats: str = "refuse"
+) -> UploadResult:
+    """Import the judgment file at ``path`` (rows ``{item_id, rater, answers, ...}``);
+    ``repeats`` is one of ``judgment_import.REPEAT_POLICIES``."""
     source = _open(path)
     try:
-        report = import_judgments(session, project, source.rows, skip_invalid=skip_invalid, unit=source.unit)
+        report = import_judgments(
+            session, project, source.rows, skip_invalid=skip_invalid, unit=source.unit, repeats=repeats
+        )
     except ImportInvalid as exc:
         return refused("judgments", exc)
     problems = tuple(_problem(e) for e in report.rejected[:MAX_ERRORS])

@@ -96,8 +96,9 @@ def _upload(project_id: int, kind: str):
     try:
         if upload is None or not upload.filename:
             raise InvalidInput("no file chosen; nothing was imported", [FieldError(label, "choose a file to upload")])
+        options = {"repeats": request.form.get("repeats") or "refuse"} if kind == "judgments" else {}
         with spooled_upload(upload.stream, upload.filename, _limit()) as path:
-            result = importer(session, project, path, skip_invalid=skip_invalid)
+            result = importer(session, project, path, skip_invalid=skip_invalid, **options)
     except UploadTooLarge:
         result, status = UploadResult(kind, True, _too_large_message()), 413
     except InvalidInput as exc:
