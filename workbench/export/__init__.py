@@ -6,7 +6,17 @@ layer decide where and when, and describe what to export with one ``ExportOption
 
 from .count import PreferenceCounts, count_preferences
 from .judgments import JUDGMENTS_FILE, JUDGMENTS_PARQUET, export_judgments
-from .options import AGGREGATES, FORMATS, LABELS, SHAPES, TIE_POLICIES, ExportOptions
+from .options import (
+    AGGREGATES,
+    FORMATS,
+    LABELS,
+    PAIRINGS,
+    PAIRWISE_SHAPES,
+    RATING_SHAPES,
+    SHAPES,
+    TIE_POLICIES,
+    ExportOptions,
+)
 from .preferences import (
     CARD_FILE,
     MANIFEST_FILE,
@@ -16,6 +26,7 @@ from .preferences import (
     VersionExport,
     export_preferences,
 )
+from .ratings import RatingExportSummary, count_ratings, export_ratings
 
 __all__ = [
     "AGGREGATES",
@@ -24,6 +35,10 @@ __all__ = [
     "JUDGMENTS_FILE",
     "JUDGMENTS_PARQUET",
     "LABELS",
+    "PAIRINGS",
+    "PAIRWISE_SHAPES",
+    "RATING_SHAPES",
+    "RatingExportSummary",
     "MANIFEST_FILE",
     "PARQUET_FILE",
     "PREFERENCES_FILE",
@@ -34,6 +49,8 @@ __all__ = [
     "PreferenceCounts",
     "VersionExport",
     "count_preferences",
+    "count_ratings",
+    "export_ratings",
     "export_judgments",
     "export_preferences",
 ]
