@@ -230,8 +230,7 @@ def export_command(
 
     A single-response project's ratings become preference pairs, KTO, reward or SFT rows.
     """
-    from ..domain import TaskKind
-    from ..export import ExportOptions, export_judgments, export_preferences, export_ratings
+    from ..export import ExportOptions, export_dataset, export_judgments
     from ..services.calibration import parse_thresholds
     from ..services.projects import resolve_project
 
@@ -251,8 +250,7 @@ def export_command(
                     normalize=normalize,
                 )  # fmt: skip
                 thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
-                run = export_ratings if target.task_kind == TaskKind.SINGLE else export_preferences
-                summary = run(session, target, Path(out_dir), options, thresholds)
+                summary = export_dataset(session, target, Path(out_dir), options, thresholds)
         click.echo(json.dumps(dataclasses.asdict(summary), default=str, indent=2))
     except WorkbenchError as exc:
         report_failure(exc)

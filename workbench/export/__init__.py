@@ -5,6 +5,7 @@ layer decide where and when, and describe what to export with one ``ExportOption
 """
 
 from .count import PreferenceCounts, count_preferences
+from .datasets import count_dataset, export_dataset
 from .judgments import JUDGMENTS_FILE, JUDGMENTS_PARQUET, export_judgments
 from .options import (
     AGGREGATES,
@@ -48,9 +49,11 @@ __all__ = [
     "ExportSummary",
     "PreferenceCounts",
     "VersionExport",
+    "count_dataset",
     "count_preferences",
     "count_ratings",
     "export_ratings",
+    "export_dataset",
     "export_judgments",
     "export_preferences",
 ]
