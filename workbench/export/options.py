@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import pyarrow as pa
 
-from ..errors import FieldError, InvalidInput
+from ..errors import FieldError, InvalidInput, json_text
 
 SHAPES = ("auto", "standard", "conversational", "kto", "reward", "binarized", "sft")
 # Shapes of each kind of project: pairwise preferences, and single-response ratings.
@@ -57,7 +57,7 @@ def _check_count(name: str, value: Any, least: int) -> None:
 
 def _check_one_of(name: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
-        refuse(name, f"{value!r} is not one of {', '.join(allowed)}")
+        refuse(name, f"{json_text(value)} is not one of {', '.join(allowed)}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from ..domain import TaskKind
-from ..errors import FieldError, InvalidInput
+from ..errors import FieldError, InvalidInput, json_text
 from ..models import Project
 from ..rubric.questions import Questions
 from ..services.rubrics import current_version
@@ -55,7 +55,7 @@ def _refuse_question(question_id: str, documents: Sequence[Any]) -> None:
     why = "is not a scale (likert) question" if other else "is not a question of this rubric"
     raise InvalidInput(
         "cannot export ratings",
-        [FieldError("question_id", f"{question_id!r} {why}; scale questions: {', '.join(known) or 'none'}")],
+        [FieldError("question_id", f"{json_text(question_id)} {why}; scale questions: {', '.join(known) or 'none'}")],
     )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import FieldError, InvalidInput
+from ..errors import FieldError, InvalidInput, json_text
 from ..models import Item, Judgment, Project
 from ..rubric.questions import Questions
 from ..stats.dawid_skene import dawid_skene
@@ -67,7 +67,7 @@ def _question(document: Any, question_id: str | None):
             [
                 FieldError(
                     "question",
-                    f"{question_id!r} is not a single-answer categorical or binary question; those are: {known}",
+                    f"{json_text(question_id)} is not a single-answer categorical or binary question; those are: {known}",
                 )
             ],
         )
