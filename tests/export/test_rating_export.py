@@ -218,8 +218,9 @@ def test_pairwise_projects_refuse_rating_shapes(session, tmp_path):
     from workbench.export import export_preferences
 
     project = make_project(session)
-    with pytest.raises(InvalidInput, match="single-response"):
-        export_preferences(session, project, tmp_path, ExportOptions(shape="binarized"))
+    for options in (ExportOptions(shape="binarized"), ExportOptions(threshold=4), ExportOptions(normalize=True)):
+        with pytest.raises(InvalidInput, match="single-response"):
+            export_preferences(session, project, tmp_path, options)
 
 
 def test_raw_judgments_of_a_single_project(session, study, tmp_path):

@@ -30,7 +30,7 @@ from typing import Any
 
 def exact(value: float | int) -> Fraction:
     """A number as the decimal the user wrote (``0.1`` is one tenth, not the nearest float)."""
-    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+    return Fraction(str(value))
 
 
 @dataclass(frozen=True)

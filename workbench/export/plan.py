@@ -55,6 +55,10 @@ def make_plan(session: Session, project: Project, options: ExportOptions, calibr
     """
     if project.task_kind != TaskKind.PAIRWISE:
         refuse("project", f"project {project.name!r} is {project.task_kind.value}, not pairwise")
+    single_only = [name for name in ("threshold", "min_gap") if getattr(options, name) is not None]
+    if single_only or options.normalize:
+        name = (single_only or ["normalize"])[0]
+        refuse(name, f"{name} applies to single-response projects (the rating shapes)")
     if options.shape not in PAIRWISE_SHAPES:
         refuse("shape", f"the {options.shape} shape is for single-response projects; use {', '.join(PAIRWISE_SHAPES)}")
     current = current_version(session, project)

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from .. import __version__
 from ..db import read_snapshot
 from ..models import Item, Judgment, Project, Response
-from .binarize import Rated, group_key, pairs
+from .binarize import Rated, exact, group_key, normalized, pairs
 from .card import ratings_card
 from .preferences import CARD_FILE, MANIFEST_FILE
 from .queries import exportable_items, external_id_order
@@ -132,8 +132,8 @@ def decide(session: Session, project: Project, plan: RatingPlan):
     opts = plan.options
     aggregates = {v.id: _aggregates(session, project, v, q, plan) for v, q in plan.versions if q is not None}
     grouped = _groups(session, project, plan, aggregates)
-    threshold = None if opts.threshold is None else Fraction(str(opts.threshold))
-    gap = None if opts.min_gap is None else Fraction(str(opts.min_gap))
+    threshold = None if opts.threshold is None else exact(opts.threshold)
+    gap = None if opts.min_gap is None else exact(opts.min_gap)
     decided = []
     for version, qid in plan.versions:
         counts = Counter({key: 0 for key in COUNTS})
@@ -226,9 +226,9 @@ def _row(plan: RatingPlan, spec: tuple, texts: dict, version, scale: tuple[int, 
     else:
         row.update(prompt=prompt, completion=said(r))
     if plan.shape == "kto":
-        row["label"] = r.mean >= Fraction(str(plan.options.threshold))
+        row["label"] = r.mean >= exact(plan.options.threshold)
     if plan.shape == "reward" and plan.options.normalize:
-        row["score"] = float((r.mean - low) / (high - low)) if high > low else 0.0
+        row["score"] = normalized(r.mean, low, high)
     return row
 
 
