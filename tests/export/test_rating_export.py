@@ -212,6 +212,9 @@ def test_option_values_are_checked_when_made():
         ExportOptions(pairs="best")
     with pytest.raises(InvalidInput):
         ExportOptions(min_gap=0)
+    for bad in (float("inf"), float("nan"), True, "4"):
+        with pytest.raises(InvalidInput, match="finite number"):
+            ExportOptions(threshold=bad)
 
 
 def test_pairwise_projects_refuse_rating_shapes(session, tmp_path):

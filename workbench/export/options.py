@@ -11,6 +11,7 @@ the dataset card repeat both.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,8 +123,10 @@ class ExportOptions:
         _check_count("seed", self.seed, 0)
         for name in ("min_gap", "threshold"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value != value):
-                refuse(name, f"{name} must be a number")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            ):
+                refuse(name, f"{name} must be a finite number")
         if self.min_gap is not None and self.min_gap <= 0:
             refuse("min_gap", "min_gap must be above 0 (equal means never make a pair)")
         if self.shape == "kto" and self.ties != "drop":
