@@ -441,17 +441,17 @@ def _set(path, value):
 
 
 BROKEN = [
-    pytest.param(lambda d: d.pop("guidelines"), "/", "'guidelines' is a required property", id="missing-guidelines"),
+    pytest.param(lambda d: d.pop("guidelines"), "/", '"guidelines" is a required property', id="missing-guidelines"),
     pytest.param(_set(["slug"], "Response Quality"), "/slug", "does not match", id="bad-slug"),
     pytest.param(_set(["task_kind"], "triple"), "/task_kind", "is not one of", id="bad-task-kind"),
     pytest.param(_set(["questions"], []), "/questions", "should be non-empty", id="no-questions"),
     pytest.param(_set(["questions", 2, "id"], "Bad-Id"), "/questions/2/id", "does not match", id="bad-question-id"),
     pytest.param(_set(["questions", 0, "type"], "slider"), "/questions/0/type", "is not one of", id="unknown-type"),
     pytest.param(
-        _set(["questions", 0, "min"], "one"), "/questions/0/min", "is not of type 'integer'", id="min-not-int"
+        _set(["questions", 0, "min"], "one"), "/questions/0/min", 'is not of type "integer"', id="min-not-int"
     ),
     pytest.param(
-        _set(["questions", 1, "colour"], "red"), "/questions/1", "'colour' was unexpected", id="unknown-property"
+        _set(["questions", 1, "colour"], "red"), "/questions/1", '"colour" was unexpected', id="unknown-property"
     ),
     pytest.param(
         _set(["questions", 3, "anchors"], {"x": "bad"}), "/questions/3/anchors", "does not match", id="anchor-key"
@@ -528,12 +528,12 @@ def test_every_problem_is_listed_at_once():
 
 
 def test_not_a_mapping():
-    assert rubric_problems([1, 2]) == [("/", "[1, 2] is not of type 'object'")]
+    assert rubric_problems([1, 2]) == [("/", '[1, 2] is not of type "object"')]
 
 
 def test_missing_required_property_is_reported_without_noise():
     doc = broken(lambda d: d["questions"][0].pop("min"))
-    assert rubric_problems(doc) == [("/questions/0", "'min' is a required property")]
+    assert rubric_problems(doc) == [("/questions/0", '"min" is a required property')]
 
 
 def test_load_rubric_file_yaml_json_and_errors(tmp_path):

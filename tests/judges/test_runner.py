@@ -89,7 +89,7 @@ def test_answers_that_do_not_fit_the_rubric_are_failed_attempts(session, engine,
     assert (summary.judged, summary.failed) == (0, 3)
     assert _verdicts(session, judge) == []
     errors = session.scalars(select(JudgeAttempt.error)).all()
-    assert all("'C' is not one of" in e for e in errors)
+    assert all('"C" is not one of' in e for e in errors)
 
 
 def test_both_orders_store_the_swapped_verdict_in_canonical_orientation(session, engine, stub, project):

@@ -101,7 +101,7 @@ MALFORMED = [
     pytest.param(
         json.dumps({"id": "x", "prompt": "p"}).encode(),
         "line 2: (row)",
-        "'responses' is a required",
+        '"responses" is a required',
         id="missing-field",
     ),
     pytest.param(json.dumps(pair("g1")).encode(), "line 2: id", "already appears on line 1", id="duplicate-id"),

@@ -77,3 +77,38 @@ def test_leniency_is_judged_relative_to_the_scale_by_default():
     assert any("lenient" in f for f in by_rater[2].flags)  # an absolute limit still works
     loud = {r.rater: r for r in calibrate(_offset_table(30.0), domain, Level.INTERVAL)}
     assert any("lenient" in f for f in loud[2].flags)  # 30 > 25
+
+
+def _spread_table(n_units: int = 12, far: float = 5.0) -> JudgmentTable:
+    """Three raters on a -100..100 scale who never give the same value: rater 1 is 5 points
+    above rater 0, rater 2 is ``far`` points above rater 0."""
+    base = np.linspace(-60, 40, n_units).round()
+    values = np.concatenate([base, base + 5, base + far])
+    return JudgmentTable.from_columns(
+        rater=np.repeat([0, 1, 2], n_units), unit=np.tile(np.arange(n_units), 3), value=values
+    )
+
+
+def test_agreeing_with_others_is_judged_relative_to_the_scale_by_default():
+    domain = np.arange(-100, 101, dtype=np.float64)
+    near = {r.rater: r for r in calibrate(_spread_table(far=10.0), domain, Level.INTERVAL)}
+    # the others' values on a unit are both modal; every answer is within 25 = 0.125 * 200 of one
+    assert [near[r].consensus.estimate for r in (0, 1, 2)] == [1.0, 1.0, 1.0]
+    assert not any("agrees with others" in f for r in near.values() for f in r.flags)
+    far = {r.rater: r for r in calibrate(_spread_table(far=60.0), domain, Level.INTERVAL)}
+    assert far[2].consensus.estimate == 0.0  # 55 and 60 points from the others' values
+    assert any("agrees with others" in f for f in far[2].flags)
+    exact = {
+        r.rater: r
+        for r in calibrate(_spread_table(far=10.0), domain, Level.INTERVAL, Thresholds(consensus_abs_distance=0.0))
+    }
+    assert exact[0].consensus.estimate == 0.0  # exact agreement, as before, when asked for
+
+
+def test_agreeing_with_others_stays_exact_on_short_scales():
+    table = JudgmentTable.from_columns(
+        rater=np.repeat([0, 1, 2], 6), unit=np.tile(np.arange(6), 3), value=np.r_[[3] * 6, [3] * 6, [4] * 6]
+    )
+    by_rater = {r.rater: r for r in calibrate(table, [1, 2, 3, 4, 5, 6, 7], Level.ORDINAL)}
+    assert by_rater[2].consensus.estimate == 0.0  # 1 point off on 1-7 is beyond 0.75: no agreement
+    assert by_rater[0].consensus.estimate == 1.0

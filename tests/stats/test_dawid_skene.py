@@ -53,7 +53,7 @@ def test_matches_crowdkit_reference_at_its_stopping_point():
     """
     patient, observer, repeat, label = _patients()
     ref = _reference()
-    fit = dawid_skene(patient, _three_readings_as_raters(observer, repeat), label - 1, 4, max_iter=3)
+    fit = dawid_skene(patient, _three_readings_as_raters(observer, repeat), label - 1, 4, max_iter=3, accelerate=False)
     assert fit.iterations == 3
     np.testing.assert_allclose(fit.priors, _reference_priors(ref), atol=0.01)
     np.testing.assert_allclose(fit.posteriors.mean(axis=0), _reference_priors(ref), atol=2e-4)
@@ -181,3 +181,37 @@ def test_repeated_ratings_each_count():
 def test_rejects_bad_input(items, raters, labels, k):
     with pytest.raises(ValueError):
         dawid_skene(np.array(items), np.array(raters), np.array(labels), k)
+
+
+def _crowd(n_items=1000, n_raters=30, k=3, seed=1):
+    """Three ratings per item from raters of accuracy 0.55..0.95 who err uniformly."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_items)
+    accuracy = rng.uniform(0.55, 0.95, n_raters)
+    items = np.repeat(np.arange(n_items), 3)
+    raters = np.concatenate([rng.choice(n_raters, 3, replace=False) for _ in range(n_items)])
+    correct = rng.random(items.size) < accuracy[raters]
+    labels = np.where(correct, truth[items], (truth[items] + rng.integers(1, k, items.size)) % k)
+    return items, raters, labels
+
+
+def test_default_fit_reaches_the_fixed_point_of_plain_em():
+    """The accelerated default against plain EM run for 20,000 rounds (no stopping rule)."""
+    items, raters, labels = _crowd(n_items=500, n_raters=20)
+    fit = dawid_skene(items, raters, labels, 3)
+    plain = dawid_skene(items, raters, labels, 3, accelerate=False, max_iter=20_000, tol=0)
+    assert fit.converged and fit.iterations < 1000
+    assert fit.log_likelihood == pytest.approx(plain.log_likelihood, abs=1e-5)
+    np.testing.assert_allclose(fit.competence, plain.competence, atol=1e-4)
+    np.testing.assert_allclose(fit.posteriors, plain.posteriors, atol=1e-3)
+    short = dawid_skene(items, raters, labels, 3, accelerate=False, max_iter=100, tol=1e-5)  # the old default
+    assert np.abs(short.competence - plain.competence).max() > 1e-3  # which stopped short
+
+
+def test_acceleration_never_lowers_the_log_likelihood():
+    items, raters, labels = _crowd(n_items=300, n_raters=60, seed=2)
+    previous = -np.inf
+    for rounds in range(1, 60, 3):
+        fit = dawid_skene(items, raters, labels, 3, max_iter=rounds, tol=0)
+        assert fit.log_likelihood >= previous - 1e-9
+        previous = fit.log_likelihood

@@ -78,6 +78,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/projects/<int:project_id>/export"): {RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/export/count"): {RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/export/download"): {RESEARCHER, ADMIN},
+    ("GET", "/projects/<int:project_id>/export/judgments"): {RESEARCHER, ADMIN},
     ("GET", "/judges/"): {ADMIN},
     ("GET", "/admin/users"): {ADMIN},
     ("POST", "/admin/users"): {ADMIN},

@@ -120,6 +120,30 @@ def test_export_streams_the_file_with_its_hashes(client, world):
     assert parquet.status_code == 200 and parquet.get_data()[:4] == b"PAR1"
 
 
+def test_export_of_a_single_response_project(client, app, world):
+    with app.extensions["workbench"].sessionmaker() as session:
+        project = make_project(session, "response-quality", name="rated")
+        for name in ("a", "b"):
+            make_item(session, project, external_id=name, prompt="Same?")
+        rows = [
+            json.dumps({"item_id": i, "rater": "x", "answers": dict.fromkeys(QUALITY, v)})
+            for i, v in (("a", 6), ("b", 2))
+        ]
+        import_judgments(session, project, text_lines_as_rows(rows))
+        session.commit()
+        url = f"/api/v1/projects/{project.id}/export"
+    response = client.get(url, query_string={"pairs": "best-worst", "min_gap": 3}, headers=auth(world))
+    assert response.status_code == 200
+    (line,) = [json.loads(line) for line in response.get_data().splitlines()]
+    assert (line["chosen_item_id"], line["rejected_item_id"], line["margin"]) == ("a", "b", 4.0)
+    assert client.get(url, query_string={"min_gap": 5}, headers=auth(world)).get_data() == b""
+    bad = client.get(url, query_string={"shape": "sft"}, headers=auth(world))
+    assert bad.status_code == 422 and "threshold" in bad.text
+
+
+QUALITY = ("accuracy", "coherence", "coverage", "overall")
+
+
 @schemathesis.serializer("application/x-ndjson")
 def _ndjson(ctx, value):
     return value.encode() if isinstance(value, str) else (json.dumps(value) + "\n").encode()

@@ -174,14 +174,31 @@ def import_judgments_command(
 @main.command("export")
 @click.argument("project")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
-@click.option("--question", default=None, help="Pairwise question to export; default: the first.")
+@click.option(
+    "--question", default=None,
+    help="Pairwise question to export (default: the first); single-response projects: the scale question "
+    "whose mean rates a response (default: overall, else the first).",
+)  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "both"]), default="both", show_default=True)
 @click.option(
     "--shape",
-    type=click.Choice(["auto", "standard", "conversational", "kto", "reward"]),
+    type=click.Choice(["auto", "standard", "conversational", "kto", "reward", "binarized", "sft"]),
     default="auto",
     show_default=True,
+    help="Pairwise projects: auto, standard, conversational, kto, reward. Single-response projects: "
+    "binarized (the default), kto, reward, sft.",
 )
+@click.option(
+    "--pairs",
+    type=click.Choice(["best-random", "best-worst", "all"]),
+    default="best-random",
+    show_default=True,
+    help="binarized: the best response against a seeded random lower one, against the worst, or every pair.",
+)
+@click.option("--min-gap", type=float, default=None, help="binarized: the least difference of means in a pair.")
+@click.option("--seed", type=int, default=0, show_default=True, help="binarized best-random: the draw's seed.")
+@click.option("--threshold", type=float, default=None, help="kto and sft: the least mean rating that counts as good.")
+@click.option("--normalize", is_flag=True, help="reward: map the scale onto 0..1.")
 @click.option(
     "--aggregate", type=click.Choice(["majority", "mean_strength", "dawid_skene", "per_rater"]), default="majority",
     show_default=True, help="How the ratings of an item become rows; per_rater writes one row per judgment.",
@@ -206,10 +223,14 @@ def import_judgments_command(
 def export_command(
     project: str, out_dir: str, question: str | None, fmt: str, shape: str, aggregate: str, ties: str,
     min_raters: int, min_agreement: float, rubric_version: int | None, exclude_flagged: bool,
-    include_gold: bool, alpha_resamples: int, labels: str, judge: str | None, raw: bool,
+    include_gold: bool, alpha_resamples: int, labels: str, judge: str | None, raw: bool, pairs: str,
+    min_gap: float | None, seed: int, threshold: float | None, normalize: bool,
 ):  # fmt: skip
-    """Export PROJECT's preferences (TRL shapes, JSONL/Parquet) with manifest.json and a dataset card."""
-    from ..export import ExportOptions, export_judgments, export_preferences
+    """Export PROJECT's preferences or ratings (TRL shapes, JSONL/Parquet) with manifest.json and a dataset card.
+
+    A single-response project's ratings become preference pairs, KTO, reward or SFT rows.
+    """
+    from ..export import ExportOptions, export_dataset, export_judgments
     from ..services.calibration import parse_thresholds
     from ..services.projects import resolve_project
 
@@ -225,10 +246,11 @@ def export_command(
                     question_id=question, shape=shape, formats=formats, aggregate=aggregate, ties=ties,
                     min_raters=min_raters, min_agreement=min_agreement, rubric_version=rubric_version,
                     exclude_flagged_raters=exclude_flagged, include_gold=include_gold, alpha_resamples=alpha_resamples,
-                    labels=labels, judge=judge,
+                    labels=labels, judge=judge, pairs=pairs, min_gap=min_gap, seed=seed, threshold=threshold,
+                    normalize=normalize,
                 )  # fmt: skip
                 thresholds = parse_thresholds(load_settings()["CALIBRATION_THRESHOLDS"])
-                summary = export_preferences(session, target, Path(out_dir), options, thresholds)
+                summary = export_dataset(session, target, Path(out_dir), options, thresholds)
         click.echo(json.dumps(dataclasses.asdict(summary), default=str, indent=2))
     except WorkbenchError as exc:
         report_failure(exc)

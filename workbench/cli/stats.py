@@ -122,6 +122,50 @@ def raters_command(project: str, question: str | None, as_json: bool):
         click.echo(f"{r.name:<24} n={c.n_judgments:<5} gold={gold:<12} agrees={agree:<5} left={left:<5} {flags}")
 
 
+@main.command("labels")
+@click.argument("project")
+@click.option("--question", default=None, help="A categorical or binary question; default: the first.")
+@click.option("--aggregate", type=click.Choice(["majority", "dawid_skene"]), default="majority", show_default=True)
+@click.option(
+    "--out", "out_file", type=click.Path(dir_okay=False), default=None,
+    help="File to write; the format follows the extension (.jsonl, .csv, .parquet). Default: JSON Lines on stdout.",
+)  # fmt: skip
+def labels_command(project: str, question: str | None, aggregate: str, out_file: str | None):
+    """One aggregated label per item of PROJECT: item_id, label, posterior (Dawid-Skene), n."""
+    from ..services.import_formats import guess_format
+    from ..services.labels import item_labels
+    from ..services.projects import resolve_project
+
+    with user_input(), open_session() as session:
+        report = item_labels(session, resolve_project(session, project), question, aggregate)
+    rows = [{"item_id": r.item_id, "label": r.label, "posterior": r.posterior, "n": r.n} for r in report.labels]
+    kind = guess_format(out_file) if out_file else "jsonl"
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), out_file)
+    elif kind == "csv":
+        import csv
+
+        with open(out_file, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, ["item_id", "label", "posterior", "n"])
+            writer.writeheader()
+            for row in rows:  # labels as JSON (true, "yes"), an empty cell for none
+                label = "" if row["label"] is None else json.dumps(row["label"], ensure_ascii=False)
+                writer.writerow(
+                    {**row, "label": label, "posterior": "" if row["posterior"] is None else row["posterior"]}
+                )
+    else:
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        if out_file:
+            Path(out_file).write_text(lines, encoding="utf-8")
+        else:
+            click.echo(lines, nl=False)
+    if out_file:
+        click.echo(f"{len(rows)} item label(s) for question {report.question_id} ({aggregate}) written to {out_file}")
+
+
 @main.command("leaderboard")
 @click.argument("project")
 @click.option("--question", default=None, help="Pairwise question id; default: the first.")

@@ -5,8 +5,19 @@ layer decide where and when, and describe what to export with one ``ExportOption
 """
 
 from .count import PreferenceCounts, count_preferences
+from .datasets import count_dataset, export_dataset
 from .judgments import JUDGMENTS_FILE, JUDGMENTS_PARQUET, export_judgments
-from .options import AGGREGATES, FORMATS, LABELS, SHAPES, TIE_POLICIES, ExportOptions
+from .options import (
+    AGGREGATES,
+    FORMATS,
+    LABELS,
+    PAIRINGS,
+    PAIRWISE_SHAPES,
+    RATING_SHAPES,
+    SHAPES,
+    TIE_POLICIES,
+    ExportOptions,
+)
 from .preferences import (
     CARD_FILE,
     MANIFEST_FILE,
@@ -16,6 +27,7 @@ from .preferences import (
     VersionExport,
     export_preferences,
 )
+from .ratings import RatingExportSummary, count_ratings, export_ratings
 
 __all__ = [
     "AGGREGATES",
@@ -24,6 +36,10 @@ __all__ = [
     "JUDGMENTS_FILE",
     "JUDGMENTS_PARQUET",
     "LABELS",
+    "PAIRINGS",
+    "PAIRWISE_SHAPES",
+    "RATING_SHAPES",
+    "RatingExportSummary",
     "MANIFEST_FILE",
     "PARQUET_FILE",
     "PREFERENCES_FILE",
@@ -33,7 +49,11 @@ __all__ = [
     "ExportSummary",
     "PreferenceCounts",
     "VersionExport",
+    "count_dataset",
     "count_preferences",
+    "count_ratings",
+    "export_ratings",
+    "export_dataset",
     "export_judgments",
     "export_preferences",
 ]

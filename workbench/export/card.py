@@ -126,3 +126,58 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def ratings_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
+    """The dataset card for a rating export (single-response project), from its manifest."""
+    files = sorted(manifest["files"])
+    config_files = [name for name in files if name.endswith(".parquet")] or files
+    shape = manifest["shape"]
+    tags = {"binarized": "preference", "kto": "kto", "reward": "reward-model", "sft": "sft"}[shape]
+    lines = [
+        "---",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        f"    path: {config_files[0] if config_files else f'{shape}.jsonl'}",
+        "tags:",
+        f"- {tags}",
+        "- rlhf",
+        "- workbench",
+        "---",
+        "",
+        f"# Rated responses from project {manifest['project']}",
+        "",
+        (
+            f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
+            f"Rubric `{manifest['rubric']['slug']}`, question `{manifest['question_id']}`."
+        ),
+        "",
+        "## Shape",
+        "",
+        f"- shape: `{shape}` ({'chat messages' if manifest['conversational'] else 'plain text'})",
+        f"- columns: {', '.join(f'`{c}`' for c in manifest['columns'])}",
+        f"- rating: {manifest['rating']}; {manifest['spread']}",
+        f"- groups: {manifest['grouping']}",
+    ]
+    lines += [f"- {key}: `{value}`" for key, value in sorted(manifest["selection"].items()) if value is not None]
+    lines += ["", "## Filters", ""]
+    lines += [f"- {key}: `{value}`" for key, value in sorted(manifest["filters"].items())]
+    lines += ["", "## Counts", ""]
+    lines += [f"- {key}: {value}" for key, value in manifest["counts"].items()]
+    lines += ["", "## Rubric versions", "", "| version | sha256 | question | rows |", "|---|---|---|---|"]
+    for v in manifest["rubric"]["versions"]:
+        lines.append(f"| {v['number']} | `{v['sha256'][:12]}` | {v['question_id'] or '—'} | {v['counts']['rows']} |")
+    lines += ["", "## Files", "", "| file | rows | bytes | sha256 |", "|---|---|---|---|"]
+    for name in files:
+        entry = manifest["files"][name]
+        lines.append(f"| `{name}` | {entry['rows']} | {entry['bytes']} | `{entry['sha256']}` |")
+    lines += [
+        "",
+        f"`manifest.json` sha256: `{manifest_sha256}`.",
+        "",
+        "Gold and honeypot items are " + ("included." if manifest["filters"].get("include_gold") else "left out."),
+        "",
+    ]
+    return "\n".join(lines)

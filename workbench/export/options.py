@@ -11,6 +11,7 @@ the dataset card repeat both.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +19,13 @@ from typing import Any, NoReturn
 
 import pyarrow as pa
 
-from ..errors import FieldError, InvalidInput
+from ..errors import FieldError, InvalidInput, json_text
 
-SHAPES = ("auto", "standard", "conversational", "kto", "reward")
+SHAPES = ("auto", "standard", "conversational", "kto", "reward", "binarized", "sft")
+# Shapes of each kind of project: pairwise preferences, and single-response ratings.
+PAIRWISE_SHAPES = ("auto", "standard", "conversational", "kto", "reward")
+RATING_SHAPES = ("auto", "binarized", "kto", "reward", "sft")
+PAIRINGS = ("best-random", "best-worst", "all")
 AGGREGATES = ("majority", "mean_strength", "dawid_skene", "per_rater")
 TIE_POLICIES = ("drop", "keep", "split")
 FORMATS = ("jsonl", "parquet")
@@ -53,7 +58,7 @@ def _check_count(name: str, value: Any, least: int) -> None:
 
 def _check_one_of(name: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
-        refuse(name, f"{value!r} is not one of {', '.join(allowed)}")
+        refuse(name, f"{json_text(value)} is not one of {', '.join(allowed)}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class ExportOptions:
     become rows: the raters' (``humans``), the labels a judge was trusted with by
     ``judge escalate`` (``judge-accepted``), or both, a judge's label only where no rater
     answered (``judge`` names the judge; needed when several have accepted labels).
-    ``alpha_resamples`` 0 gives
+    ``pairs``, ``min_gap``, ``seed``, ``threshold`` and ``normalize`` apply to
+    single-response projects (``export.ratings``). ``alpha_resamples`` 0 gives
     alpha without its bootstrap CI. ``created_at``, when given, is recorded in the
     manifest (leave it out for a byte-identical manifest). ``batch_size`` is how many
     rows are read per round trip; it does not change the output.
@@ -87,6 +93,11 @@ class ExportOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     labels: str = "humans"
     judge: str | None = None
+    pairs: str = "best-random"
+    min_gap: float | None = None
+    seed: int = 0
+    threshold: float | None = None
+    normalize: bool = False
 
     def __post_init__(self) -> None:
         formats = (self.formats,) if isinstance(self.formats, str) else tuple(dict.fromkeys(self.formats))
@@ -108,6 +119,16 @@ class ExportOptions:
         if isinstance(agreement, bool) or not isinstance(agreement, int | float) or not 0 <= agreement <= 1:
             refuse("min_agreement", "min_agreement must be a number from 0 to 1")
         object.__setattr__(self, "min_agreement", float(agreement))
+        _check_one_of("pairs", self.pairs, PAIRINGS)
+        _check_count("seed", self.seed, 0)
+        for name in ("min_gap", "threshold"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            ):
+                refuse(name, f"{name} must be a finite number")
+        if self.min_gap is not None and self.min_gap <= 0:
+            refuse("min_gap", "min_gap must be above 0 (equal means never make a pair)")
         if self.shape == "kto" and self.ties != "drop":
             refuse("ties", "KTO rows cannot say 'tie'; use ties=drop with the kto shape")
 

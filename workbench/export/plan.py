@@ -16,7 +16,7 @@ from ..errors import FieldError, InvalidInput
 from ..models import Project
 from ..services.rubrics import current_version
 from .judge_labels import choose_judge, judge_versions
-from .options import ExportOptions, Plan, refuse
+from .options import PAIRWISE_SHAPES, ExportOptions, Plan, refuse
 from .queries import flagged_raters, has_message_prompts, judged_versions
 
 
@@ -55,6 +55,12 @@ def make_plan(session: Session, project: Project, options: ExportOptions, calibr
     """
     if project.task_kind != TaskKind.PAIRWISE:
         refuse("project", f"project {project.name!r} is {project.task_kind.value}, not pairwise")
+    single_only = [name for name in ("threshold", "min_gap") if getattr(options, name) is not None]
+    if single_only or options.normalize:
+        name = (single_only or ["normalize"])[0]
+        refuse(name, f"{name} applies to single-response projects (the rating shapes)")
+    if options.shape not in PAIRWISE_SHAPES:
+        refuse("shape", f"the {options.shape} shape is for single-response projects; use {', '.join(PAIRWISE_SHAPES)}")
     current = current_version(session, project)
     versions = judged_versions(session, project) if options.labels != "judge-accepted" else []
     judge = choose_judge(session, project, options.judge) if options.labels != "humans" else None

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import FieldError, RubricInvalid
+from ..errors import FieldError, RubricInvalid, json_text, schema_message
 from ..paths import resource_dir
 from .questions import Question, Questions, question_from_dict
 from .safe_yaml import load_yaml
@@ -45,7 +45,7 @@ def _schema_errors(doc: Any) -> list[FieldError]:
         # Report the most specific cause of an if/then or allOf failure.
         leaves = [e for e in error.context] if error.context else [error]
         for leaf in leaves or [error]:
-            found.append(FieldError(_pointer(leaf.absolute_path), leaf.message))
+            found.append(FieldError(_pointer(leaf.absolute_path), schema_message(leaf)))
 
     # An "unevaluated properties" complaint is noise when a deeper error made the branch
     # that declares those properties fail; keep only the deeper error then.
@@ -126,7 +126,7 @@ def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: s
     test = tests[0]
     other = next((o for o in earlier if o["id"] == cond["question"]), None)
     if other is None:
-        return [FieldError(f"{where}/question", f"{cond['question']!r} is not an earlier question")]
+        return [FieldError(f"{where}/question", f"{json_text(cond['question'])} is not an earlier question")]
     kind = other["type"]
     if test in ("at_least", "at_most"):
         if kind == "pairwise":
@@ -148,7 +148,10 @@ def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: s
         bad = [v for v in values if v not in allowed]
         if bad:
             return [
-                FieldError(f"{where}/{test}", f"{bad[0]!r} is not a choice of {other['id']!r} ({', '.join(allowed)})")
+                FieldError(
+                    f"{where}/{test}",
+                    f"{json_text(bad[0])} is not a choice of {json_text(other['id'])} ({', '.join(allowed)})",
+                )
             ]
         return []
     if kind == "text" or (kind == "likert" and other.get("per_response")):
@@ -162,7 +165,11 @@ def _condition_errors(q: dict[str, Any], earlier: list[dict[str, Any]], where: s
     for value in values:
         problem = answer_problem(probe, value)
         if problem:
-            return [FieldError(f"{where}/{test}", f"{value!r} is not an answer of {other['id']!r}: {problem}")]
+            return [
+                FieldError(
+                    f"{where}/{test}", f"{json_text(value)} is not an answer of {json_text(other['id'])}: {problem}"
+                )
+            ]
     return []
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jsonschema
 
-from ..errors import FieldError, JudgmentInvalid
+from ..errors import FieldError, JudgmentInvalid, schema_message
 from .questions import Condition, Question, Questions, is_swapped
 
 
@@ -96,8 +96,9 @@ def validate_judgment(document: Any, answers: Any, sha256: str | None = None) ->
     errors = []
     for error in found:
         path = "/" + "/".join(str(p) for p in error.absolute_path)
-        message = error.message
+        message = schema_message(error)
         if error.validator == "required":
+            message = error.message
             missing = message.split("'")[1] if "'" in message else message
             message = f"{missing!s} is required"
             if path == "/" and missing in reasons:

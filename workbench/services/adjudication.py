@@ -21,7 +21,7 @@ import jsonschema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import FieldError, InvalidInput, NotFound
+from ..errors import FieldError, InvalidInput, NotFound, schema_message
 from ..models import Adjudication, Item, Judgment, Project, RubricVersion, User, utcnow
 from ..rubric.questions import Question, Questions
 from .questions import MeasuredQuestion, find_question, measured_questions
@@ -267,7 +267,7 @@ def record_adjudication(
         errors.append(FieldError(question_id, "choose the final answer"))
     else:
         errors += [
-            FieldError("/".join([question_id, *map(str, e.absolute_path)]), e.message)
+            FieldError("/".join([question_id, *map(str, e.absolute_path)]), schema_message(e))
             for e in jsonschema.Draft202012Validator(question.schema()).iter_errors(answer)
         ]
     if len(note) > 5000:

@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..domain import TaskKind
-from ..errors import FieldError, ImportInvalid
+from ..errors import FieldError, ImportInvalid, schema_message
 from ..models import Item, Project, utcnow
 from .import_formats import SourceRow, refuse_unsafe, text_lines_as_rows
 
@@ -144,7 +144,7 @@ def _row_errors(number: int, row: Any, expected_responses: int, unit: str = "lin
     if not _quick_ok(row):
         for error in _validator().iter_errors(row):
             path = "/".join(str(p) for p in error.absolute_path) or "(row)"
-            message = error.message
+            message = schema_message(error)
             if error.validator == "oneOf" and "prompt" in path:
                 message = "prompt must be a non-empty string or a list of {role, content} messages"
             if len(message) > 300:

@@ -39,7 +39,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import Role
-from ..errors import ImportInvalid, InvalidInput
+from ..errors import ImportInvalid, InvalidInput, json_text
 from ..models import Item, Judgment, Project, RepeatJudgment, Response, User, utcnow
 from ..rubric import normalize_answers, validate_judgment
 from ..rubric.questions import Questions
@@ -115,7 +115,7 @@ def _canonical(answers: dict[str, Any], pairwise: set[str], responses: dict[str,
                 RowError(
                     number,
                     f"answers/{qid}/choice",
-                    f"{choice!r} is neither A, B, tie nor a response id of the item ({known})",
+                    f"{json_text(choice)} is neither A, B, tie nor a response id of the item ({known})",
                     unit,
                 )
             )

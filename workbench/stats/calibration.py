@@ -22,7 +22,7 @@ from workbench.stats.binomial import Proportion, binomial_test, wilson_interval
 from workbench.stats.consistency import IntraRaterConsistency, intra_rater_consistency, value_codes
 from workbench.stats.dawid_skene import dawid_skene
 from workbench.stats.rater_agreement import rater_agreement
-from workbench.stats.rater_flags import Thresholds, judge_rater
+from workbench.stats.rater_flags import Thresholds, consensus_distance, judge_rater
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -164,15 +164,16 @@ def calibrate(
     rater, unit = rater.ravel(), unit.ravel()
     answered = ~np.isnan(table.value)
     code = value_codes(table.value[answered], domain)
+    scale_range = None if level is Level.NOMINAL or domain.size < 2 else float(domain[-1] - domain[0])
     pooled = rater_agreement(
-        rater[answered], unit[answered], code, table.value[answered], domain, level, rater_ids.size
-    )
+        rater[answered], unit[answered], code, table.value[answered], domain, level, rater_ids.size,
+        consensus_distance(thresholds, scale_range),
+    )  # fmt: skip
     competence = np.full(rater_ids.size, np.nan)
     if level is Level.NOMINAL and answered.any():
         fit = dawid_skene(unit[answered], rater[answered], code, domain.size)
         competence[fit.rater_ids] = fit.competence
 
-    scale_range = None if level is Level.NOMINAL or domain.size < 2 else float(domain[-1] - domain[0])
     rows_by_rater = np.lexsort((table.order, rater))
     bounds = np.searchsorted(rater[rows_by_rater], np.arange(rater_ids.size + 1))
     results = []

@@ -60,8 +60,12 @@ def rater_agreement(
     domain: np.ndarray,
     level: Level,
     n_raters: int,
+    consensus_distance: float = 0.0,
 ) -> RaterAgreement:
     """Leave-one-out alpha, consensus and leniency for answered judgments.
+
+    A judgment agrees with the others when its value is within ``consensus_distance`` of
+    one of their modal values on the unit (0: one of those values exactly).
 
     ``rater`` (codes ``0..n_raters-1``), ``unit`` (codes ``0..U-1``), ``code`` (index into
     ``domain``) and ``value`` (the numeric value) are parallel arrays, one per judgment.
@@ -100,7 +104,12 @@ def rater_agreement(
         mode = others.max(axis=1)
         compared = others_n[local] > 0
         trials[r] = int(compared.sum())
-        successes[r] = int((others[local, code[rows]] == mode[local])[compared].sum())
+        if consensus_distance > 0 and level is not Level.NOMINAL:
+            modal = others[local] == mode[local][:, None]  # rows x values: the others' modal values
+            near = np.abs(domain[None, :] - value[rows][:, None]) <= consensus_distance + 1e-9
+            successes[r] = int((modal & near).any(axis=1)[compared].sum())
+        else:
+            successes[r] = int((others[local, code[rows]] == mode[local])[compared].sum())
         # leniency: rater's mean minus the others' mean, averaged over shared units
         has_others = others_n > 0
         shared[r] = int(has_others.sum())

@@ -47,6 +47,11 @@ class Thresholds:
     max_too_fast_share: float = 0.2  # ... and more than 20% of them is flagged
     max_straight_lining: float = 0.8  # flag when over 80% of answers repeat the previous one
     min_consensus_agreement: float = 0.5  # flag agreeing with the others' mode under 50%
+    # On a scale, an answer "agrees with the others" within this share of the scale's range
+    # of their modal value (0.125: exact on 1-5 and 1-7 scales, ±25 on -100..100); set
+    # consensus_abs_distance to a number of points instead to use an absolute distance.
+    consensus_relative_distance: float = 0.125
+    consensus_abs_distance: float | None = None
     max_gold_drop: float = 0.25  # flag gold accuracy falling 25 points from first to second half
     min_judgments_for_flags: int = 5  # never flag from fewer observations than this
 
@@ -132,6 +137,14 @@ def leniency_limit(t: Thresholds, scale_range: float | None) -> float:
     if t.max_abs_leniency is not None or not scale_range:
         return t.max_abs_leniency if t.max_abs_leniency is not None else 0.75
     return t.max_relative_leniency * scale_range
+
+
+def consensus_distance(t: Thresholds, scale_range: float | None) -> float:
+    """How far from the others' modal value an answer still agrees, in scale points
+    (0 for nominal questions: the same answer)."""
+    if t.consensus_abs_distance is not None:
+        return t.consensus_abs_distance
+    return t.consensus_relative_distance * scale_range if scale_range else 0.0
 
 
 def _position_flag(share: float, p: float) -> str:

@@ -1,7 +1,8 @@
 """The export page: choose filters, watch the live count (htmx), download a zip.
 
-The count runs ``count_preferences`` (the export's decision on the vote counts, no files);
-the download runs the export itself.
+The count runs ``count_dataset`` (the export's decision on the vote counts or mean
+ratings, no files); the download runs the export itself. A single-response project offers
+the rating shapes; every project offers its raw judgments.
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
 
-from ..domain import Role
+from ..domain import Role, TaskKind
 from ..errors import FieldError, InvalidInput
 from ..export import (
     AGGREGATES,
     LABELS,
+    PAIRINGS,
+    PAIRWISE_SHAPES,
+    RATING_SHAPES,
     SHAPES,
     TIE_POLICIES,
     ExportOptions,
     PreferenceCounts,
-    count_preferences,
-    export_preferences,
+    count_dataset,
+    export_dataset,
+    export_judgments,
 )
 from ..models import Project
 from ..services.calibration import parse_thresholds
@@ -50,6 +55,11 @@ class ExportForm:
     include_gold: bool = False
     labels: str = "humans"
     judge: str | None = None
+    pairs: str = "best-random"
+    min_gap: float | None = None
+    seed: int = 0
+    threshold: float | None = None
+    normalize: bool = False
 
     def options(self, alpha_resamples: int = 1000) -> ExportOptions:
         return ExportOptions(
@@ -64,6 +74,11 @@ class ExportForm:
             alpha_resamples=alpha_resamples,
             labels=self.labels,
             judge=self.judge if self.labels != "humans" else None,
+            pairs=self.pairs,
+            min_gap=self.min_gap,
+            seed=self.seed,
+            threshold=self.threshold,
+            normalize=self.normalize,
         )
 
 
@@ -71,12 +86,20 @@ class ExportForm:
 class ExportContext:
     project: Project
     form: ExportForm
-    summary: PreferenceCounts | None
+    summary: PreferenceCounts | dict[str, int] | None
     error: InvalidInput | None
-    shapes: tuple[str, ...] = SHAPES
+    pairings: tuple[str, ...] = PAIRINGS
     aggregates: tuple[str, ...] = AGGREGATES
     ties: tuple[str, ...] = TIE_POLICIES
     labels: tuple[str, ...] = LABELS
+
+    @property
+    def single(self) -> bool:
+        return self.project.task_kind == TaskKind.SINGLE
+
+    @property
+    def shapes(self) -> tuple[str, ...]:
+        return RATING_SHAPES if self.single else PAIRWISE_SHAPES
 
 
 def parse_form(args) -> ExportForm:
@@ -89,7 +112,7 @@ def parse_form(args) -> ExportForm:
             return default
         return value
 
-    def number(name, kind, default, low, high):
+    def number(name, kind, default, low=float("-inf"), high=float("inf")):
         raw = args.get(name)
         if raw in (None, ""):
             return default
@@ -114,6 +137,11 @@ def parse_form(args) -> ExportForm:
         include_gold=args.get("include_gold") in ("1", "on", "true"),
         labels=choice("labels", LABELS, "humans"),
         judge=(args.get("judge") or "").strip()[:100] or None,
+        pairs=choice("pairs", PAIRINGS, "best-random"),
+        min_gap=number("min_gap", float, None, 0.0, 1e9),
+        seed=number("seed", int, 0, 0, 2**31 - 1),
+        threshold=number("threshold", float, None, -1e9, 1e9),
+        normalize=args.get("normalize") in ("1", "on", "true"),
     )
     if errors:
         raise InvalidInput("check the export options", errors)
@@ -129,7 +157,7 @@ def _context(project_id: int) -> tuple[ExportContext, int]:
     project = get_project(session, project_id)
     try:
         form = parse_form(request.args)
-        counts = count_preferences(session, project, form.options(), _thresholds())
+        counts = count_dataset(session, project, form.options(), _thresholds())
         return ExportContext(project, form, counts, None), 200
     except InvalidInput as exc:
         return ExportContext(project, ExportForm(), None, exc), 422
@@ -158,11 +186,34 @@ def download_export(project_id: int):
     form = parse_form(request.args)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
-        export_preferences(session, project, folder, form.options(), _thresholds())
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(Path(folder).iterdir()):
-                archive.writestr(zipfile.ZipInfo(path.name, date_time=FIXED_TIME), path.read_bytes())
-    name = f"{_slug(project.name)}-preferences.zip"
+        export_dataset(session, project, folder, form.options(), _thresholds())
+        _zip(folder, buffer)
+    kind = "ratings" if project.task_kind == TaskKind.SINGLE else "preferences"
+    return _download(buffer, f"{_slug(project.name)}-{kind}.zip")
+
+
+@bp.get("/projects/<int:project_id>/export/judgments")
+@requires(*STAFF)
+def download_judgments(project_id: int):
+    """A zip of the raw judgments (one row per live judgment, with provenance) and manifest.json."""
+    session = get_session()
+    project = get_project(session, project_id)
+    fmt = "jsonl" if request.args.get("format") == "jsonl" else "parquet"
+    include_gold = request.args.get("include_gold") in ("1", "on", "true")
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
+        export_judgments(session, project, folder, formats=(fmt,), include_gold=include_gold)
+        _zip(folder, buffer)
+    return _download(buffer, f"{_slug(project.name)}-judgments.zip")
+
+
+def _zip(folder: str, buffer: io.BytesIO) -> None:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(Path(folder).iterdir()):
+            archive.writestr(zipfile.ZipInfo(path.name, date_time=FIXED_TIME), path.read_bytes())
+
+
+def _download(buffer: io.BytesIO, name: str) -> Response:
     response = Response(buffer.getvalue(), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

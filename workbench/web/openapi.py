@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..export import AGGREGATES, LABELS, SHAPES, TIE_POLICIES
+from ..export import AGGREGATES, LABELS, PAIRINGS, SHAPES, TIE_POLICIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -122,7 +122,8 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/projects/{project_id}/export": {
                 "get": {
-                    "summary": "Preference export as a download stream (sha256 of file and manifest in headers)",
+                    "summary": "Preference (pairwise) or rating (single-response) export as a download stream "
+                    "(sha256 of file and manifest in headers)",
                     "operationId": "exportPreferences",
                     "parameters": [
                         PROJECT_ID,
@@ -143,6 +144,11 @@ def openapi_document() -> dict[str, Any]:
                         },
                         {"name": "labels", "in": "query", "schema": {"enum": list(LABELS)}},
                         {"name": "judge", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+                        {"name": "pairs", "in": "query", "schema": {"enum": list(PAIRINGS)}},
+                        {"name": "min_gap", "in": "query", "schema": {"type": "number", "exclusiveMinimum": 0}},
+                        {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "threshold", "in": "query", "schema": {"type": "number"}},
+                        {"name": "normalize", "in": "query", "schema": {"type": "boolean"}},
                     ],
                     "responses": {
                         "200": {

@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ..domain import EVERYONE, RESEARCHERS
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, LABELS, SHAPES, TIE_POLICIES, ExportOptions, export_preferences
+from ..export import AGGREGATES, LABELS, PAIRINGS, SHAPES, TIE_POLICIES, ExportOptions, export_dataset
 from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
@@ -46,6 +46,16 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise InvalidInput("bad query parameter", [FieldError(name, f"must be from {low} to {high}")])
     return value
+
+
+def _number_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput("bad query parameter", [FieldError(name, "must be a number")]) from None
 
 
 def _choice_arg(name: str, default: str, allowed) -> str:
@@ -138,7 +148,8 @@ def leaderboard(project_id: int):
 @bp.get("/projects/<int:project_id>/export")
 @token_requires(*RESEARCHERS)
 def export(project_id: int):
-    """The preference file as a download stream; the manifest's hashes come in headers."""
+    """The preference (or, for a single-response project, rating) file as a download stream;
+    the manifest's hashes come in headers."""
     session = get_session()
     project = get_project(session, project_id)
     fmt = _choice_arg("format", "jsonl", ("jsonl", "parquet"))
@@ -154,8 +165,13 @@ def export(project_id: int):
             alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
             labels=_choice_arg("labels", "humans", LABELS),
             judge=request.args.get("judge") or None,
+            pairs=_choice_arg("pairs", "best-random", PAIRINGS),
+            min_gap=_number_arg("min_gap"),
+            seed=_int_arg("seed", 0, 0, 2**31 - 1),
+            threshold=_number_arg("threshold"),
+            normalize=request.args.get("normalize") in ("1", "true"),
         )
-        summary = export_preferences(session, project, folder, options)
+        summary = export_dataset(session, project, folder, options)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

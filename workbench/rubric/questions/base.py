@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 import jsonschema
 
 from ...domain import Level
+from ...errors import schema_message
 
 SIDES = ("A", "B")
 CHOICES = ("A", "B", "tie")
@@ -193,7 +194,7 @@ class Question:
     def problem(self, answer: Any) -> str | None:
         """Why ``answer`` does not fit this question, or None when it does."""
         error = jsonschema.exceptions.best_match(self._validator.iter_errors(answer))
-        return None if error is None else error.message
+        return None if error is None else schema_message(error)
 
     def match_schema(self, match: dict[str, Any]) -> dict[str, Any]:
         """The schema of an answer whose value (a pairwise question: its choice) matches ``match``."""
