@@ -297,3 +297,12 @@ def test_users_create_invite_from_the_cli(app, runner, monkeypatch):
     assert "Welcome" in app.test_client().get(path).text
     both = runner.invoke(main, ["users", "create", "x@example.org", "--invite", "--password", "long enough pw"])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_a_new_token_shows_only_on_its_owners_page(app, auth, client):
+    first, second = auth.create("rater"), auth.create("rater")
+    auth.login_as("admin")
+    client.post(f"/admin/users/{first.id}/tokens", data={"name": "a", "csrf_token": auth.csrf()})
+    assert _shown(client.get(f"/admin/users/{second.id}").text, "new-token") is None
+    assert _shown(client.get(f"/admin/users/{first.id}").text, "new-token").startswith("wb_")
+    assert _shown(client.get(f"/admin/users/{first.id}").text, "new-token") is None
