@@ -44,6 +44,10 @@ class LeasePurpose(str, enum.Enum):
     JUDGE = "judge"  # an item claimed by an LLM judge's runner; never counted against overlap
 
 
+# The longest an API token may be made to last, in days (the command line and the forms).
+MAX_TOKEN_DAYS = 3650
+
+
 class LinkPurpose(str, enum.Enum):
     """What a one-time account link is for (both set a password)."""
 

@@ -297,3 +297,27 @@ def test_users_create_invite_from_the_cli(app, runner, monkeypatch):
     assert "Welcome" in app.test_client().get(path).text
     both = runner.invoke(main, ["users", "create", "x@example.org", "--invite", "--password", "long enough pw"])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_a_new_token_shows_only_on_its_owners_page(app, auth, client):
+    first, second = auth.create("rater"), auth.create("rater")
+    auth.login_as("admin")
+    client.post(f"/admin/users/{first.id}/tokens", data={"name": "a", "csrf_token": auth.csrf()})
+    assert _shown(client.get(f"/admin/users/{second.id}").text, "new-token") is None
+    assert _shown(client.get(f"/admin/users/{first.id}").text, "new-token").startswith("wb_")
+    assert _shown(client.get(f"/admin/users/{first.id}").text, "new-token") is None
+
+
+def test_hostile_input_is_refused_and_stores_nothing(app, auth, client):
+    auth.login_as("admin")
+    nul = _create(client, auth, name="bad\x00name", password="a good password")
+    assert nul.status_code == 400 and "name" in nul.text
+    long_name = _create(client, auth, name="x" * 201, password="a good password")
+    assert long_name.status_code == 422 and "at most 200 characters" in long_name.text
+    with _db(app) as session:
+        assert session.scalar(select(User.id).where(User.email == "new@example.org")) is None
+    assert client.get(f"/admin/users/{2**40}").status_code == 404
+    assert client.get("/links/" + "A" * 10_000).status_code == 404
+    rtl = _create(client, auth, name="\u202egnp.exe \u0645\u0631\u062d\u0628\u0627", password="a good password")
+    assert rtl.status_code == 303
+    assert "\u202egnp.exe" in client.get(rtl.headers["Location"]).text  # stored and shown as given, escaped

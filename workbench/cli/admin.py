@@ -9,7 +9,7 @@ import click
 
 from ..config import load_settings
 from ..db import make_engine
-from ..domain import Role
+from ..domain import MAX_TOKEN_DAYS, Role
 from ..errors import InvalidInput
 from . import main, open_session
 
@@ -79,7 +79,10 @@ def tokens():
 @click.argument("email")
 @click.option("--name", default="", help="A label for the token.")
 @click.option(
-    "--expires-days", type=click.IntRange(1, 3650), default=None, help="Days until the token expires (default: never)."
+    "--expires-days",
+    type=click.IntRange(1, MAX_TOKEN_DAYS),
+    default=None,
+    help="Days until the token expires (default: never).",
 )
 def tokens_create(email: str, name: str, expires_days: int | None):
     """Create an API token for EMAIL and print it once (only its hash is stored)."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from ..db import execute_core
-from ..domain import Role
+from ..domain import MAX_TOKEN_DAYS, Role
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..models import AccountLink, ApiToken, User, utcnow
 
@@ -146,6 +146,19 @@ def get_user_by_email(session: Session, email: str) -> User:
 
 
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def token_lifetime(days: str) -> timedelta | None:
+    """A token's lifetime from a form's "days" field: empty for none, else 1 to ``MAX_TOKEN_DAYS``."""
+    days = days.strip()
+    if not days:
+        return None
+    if not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS:
+        raise InvalidInput(
+            "cannot create the token",
+            [FieldError("days", f"Expiry is a whole number of days from 1 to {MAX_TOKEN_DAYS}, or empty for none.")],
+        )
+    return timedelta(days=int(days))
 
 
 def _token_digest(token: str) -> str:

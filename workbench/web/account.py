@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
 from ..domain import Role
 from ..errors import InvalidInput
-from ..services.users import create_api_token, list_api_tokens, revoke_api_token, set_password
+from ..services.users import create_api_token, list_api_tokens, revoke_api_token, set_password, token_lifetime
 from .auth import requires
 from .db import get_session
 
 bp = Blueprint("account", __name__)
-
-MAX_TOKEN_DAYS = 3650
 
 
 def _page(status: int = 200, **context):
@@ -52,13 +48,12 @@ def change_password():
 @requires(*Role)
 def create_token():
     name = request.form.get("name", "").strip()[:200]
-    days = request.form.get("days", "").strip()
-    if days and (not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS):
-        return _page(
-            422, token_error=f"Expiry is a whole number of days from 1 to {MAX_TOKEN_DAYS}, or empty for none."
-        )
+    try:
+        lifetime = token_lifetime(request.form.get("days", ""))
+    except InvalidInput as exc:
+        return _page(422, token_error=exc.errors[0].message)
     db = get_session()
-    token = create_api_token(db, g.user, name, timedelta(days=int(days)) if days else None)
+    token = create_api_token(db, g.user, name, lifetime)
     db.commit()
     return _page(201, new_token=token)
 

@@ -19,13 +19,13 @@ from ...services.users import (
     revoke_api_token,
     set_active,
     set_machine,
+    token_lifetime,
 )
 from ..auth import requires
 from ..db import get_session
 from ..htmx import hx_redirect
 from . import bp
 
-MAX_TOKEN_DAYS = 3650
 # A secret made by a POST (a one-time link, a new token) rides in the signed session
 # cookie to the page the POST redirects to, which shows it once and forgets it.
 REVEAL = "users_admin.reveal"
@@ -175,10 +175,11 @@ def create_link(user_id: int):
 def create_token(user_id: int):
     user = get_user(get_session(), user_id)
     name = request.form.get("name", "").strip()[:200]
-    days = request.form.get("days", "").strip()
-    if days and (not days.isdigit() or not 1 <= int(days) <= MAX_TOKEN_DAYS):
-        return _show(user_id, 422, f"Expiry is a whole number of days from 1 to {MAX_TOKEN_DAYS}, or empty for none.")
-    token = create_api_token(get_session(), user, name, timedelta(days=int(days)) if days else None)
+    try:
+        lifetime = token_lifetime(request.form.get("days", ""))
+    except InvalidInput as exc:
+        return _refused(user_id, exc)
+    token = create_api_token(get_session(), user, name, lifetime)
     _reveal(user_id, "token", token)
     return _done(user_id)
 
