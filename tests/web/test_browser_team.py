@@ -177,7 +177,7 @@ def test_a_team_runs_a_project_from_the_browser(browser, team_server):
     expect(agreement).to_contain_text("Helpful")
     researcher.get_by_role("link", name="Export").first.click()
     with researcher.expect_download() as download:
-        researcher.get_by_role("button", name="Download").click()
+        researcher.locator("#export-form").get_by_role("button", name="Download", exact=False).click()
     with zipfile.ZipFile(download.value.path()) as archive:
         names = archive.namelist()
         manifest = json.loads(archive.read(next(n for n in names if n.endswith("manifest.json"))))
