@@ -156,15 +156,29 @@ def download_export(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     form = parse_form(request.args)
+    name = f"{_slug(project.name)}-preferences.zip"
+    if request.method == "HEAD":
+        return head_of_download("application/zip", name)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
         export_preferences(session, project, folder, form.options(), _thresholds())
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(folder).iterdir()):
                 archive.writestr(zipfile.ZipInfo(path.name, date_time=FIXED_TIME), path.read_bytes())
-    name = f"{_slug(project.name)}-preferences.zip"
     response = Response(buffer.getvalue(), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def head_of_download(mimetype: str, filename: str) -> Response:
+    """HEAD on a download: what the file would be called and its type, without making it.
+
+    Running the export for a HEAD would cost as much as the download and, streamed from a
+    temporary folder, leave the folder behind (no body is ever read to clean it up).
+    """
+    response = Response(b"", mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers.pop("Content-Length", None)
     return response
 
 
