@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ..domain import RATERS, FlagKind
 from ..errors import Conflict, InvalidInput, JudgmentInvalid, NotFound
@@ -65,7 +65,7 @@ def _next(project: Project, **extra):
     session = get_session()
     if not is_htmx():
         return redirect(url_for("judge.show_task", project_id=project.id))
-    task = next_assignment(session, project, g.user)
+    task = next_assignment(session, project, g.user, prompt_gap=current_app.config["GOLD_PROMPT_GAP"])
     session.commit()
     return _page(_context(project, task, **extra))
 
@@ -75,7 +75,7 @@ def _next(project: Project, **extra):
 def show_task(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
-    task = next_assignment(session, project, g.user)
+    task = next_assignment(session, project, g.user, prompt_gap=current_app.config["GOLD_PROMPT_GAP"])
     session.commit()
     return _page(_context(project, task))
 
