@@ -24,14 +24,14 @@ bp = Blueprint("projects", __name__)
 @dataclass(frozen=True)
 class ProjectRow:
     project: Project
-    progress: ProjectProgress
+    progress: ProjectProgress | None  # None for raters: they see only their own count
     mine: int
 
 
 @dataclass(frozen=True)
 class DashboardContext:
     project: Project
-    progress: ProjectProgress
+    progress: ProjectProgress | None  # None for raters: they see only their own count
     mine: int
     agreement: tuple[QuestionAlpha, ...]
     show_raters: bool
@@ -45,8 +45,12 @@ class DashboardContext:
 @requires(*EVERYONE)
 def list_projects():
     session = get_session()
+    # Raters see only what they did themselves: a project-wide count moves with other
+    # raters' work, and after a live submit but not after a gold one.
+    staff = g.user.role in STAFF
     rows = [
-        ProjectRow(p, project_progress(session, p), rater_done_count(session, p, g.user)) for p in all_projects(session)
+        ProjectRow(p, project_progress(session, p) if staff else None, rater_done_count(session, p, g.user))
+        for p in all_projects(session)
     ]
     return render_template("projects/index.html", rows=rows)
 
@@ -63,7 +67,7 @@ def show_dashboard(project_id: int):
     calibration = calibration_cached.value if calibration_cached else None
     ctx = DashboardContext(
         project=project,
-        progress=progress_figures(session, project, staff).value,
+        progress=progress_figures(session, project, staff).value if staff else None,
         mine=rater_done_count(session, project, g.user),
         agreement=agreement,
         show_raters=staff,
