@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import g, redirect, request, url_for
 
@@ -37,6 +38,7 @@ class QueueContext:
     rule_text: str
     open: Page
     resolved: Page
+    as_of: datetime
 
 
 @bp.get("/projects/<int:project_id>/disagreements")
@@ -45,11 +47,12 @@ def show_disagreements(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     rule_text = request.args.get("rule") or "no-majority"
-    queue = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text)).value
+    figures = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text))
+    queue = figures.value
     session.commit()  # keep the computed figures for the next visitor
     pages = (request.args.get("page", type=int), request.args.get("done", type=int))
     opened, resolved = Page.of(queue.open, pages[0], QUEUE_PAGE), Page.of(queue.resolved, pages[1], QUEUE_PAGE)
-    ctx = QueueContext(project, queue, str(queue.rule), opened, resolved)
+    ctx = QueueContext(project, queue, str(queue.rule), opened, resolved, figures.computed_at)
     return render("quality/disagreements.html", "quality/_disagreements.html", ctx=ctx)
 
 
