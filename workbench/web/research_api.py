@@ -16,7 +16,16 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ..domain import EVERYONE, RESEARCHERS
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, LABELS, SHAPES, TIE_POLICIES, ExportOptions, export_preferences
+from ..export import (
+    AGGREGATES,
+    LABELS,
+    PARQUET_FILE,
+    PREFERENCES_FILE,
+    SHAPES,
+    TIE_POLICIES,
+    ExportOptions,
+    export_preferences,
+)
 from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
@@ -156,7 +165,7 @@ def export(project_id: int):
         judge=request.args.get("judge") or None,
     )
     if request.method == "HEAD":
-        return head_of_download(mimetype, f"preferences.{fmt}")
+        return head_of_download(mimetype, PREFERENCES_FILE if fmt == "jsonl" else PARQUET_FILE)
     folder = Path(tempfile.mkdtemp(prefix="workbench-export-"))
     try:
         summary = export_preferences(session, project, folder, options)
