@@ -28,7 +28,8 @@ def _db(app):
 @contextmanager
 def statements(app):
     """The SQL statements run inside the block, reduced to their shape: parameters stay
-    placeholders, and an expanded ``IN (?, ?, ?)`` list counts as one placeholder."""
+    placeholders, and an expanded ``IN (?, ?, ?)`` list counts as one placeholder. The token's
+    "last used" stamp is left out: it is written once a minute, whatever the item."""
     engine = app.extensions["workbench"].engine
     seen: list[str] = []
 
@@ -37,7 +38,8 @@ def statements(app):
         shape = re.sub(
             r"\((?:\s*(?:\?|%\([^)]*\)s|__\[[^]]*\])\s*,)+\s*(?:\?|%\([^)]*\)s|__\[[^]]*\])\s*\)", "(?)", shape
         )
-        seen.append(shape)
+        if not shape.startswith("UPDATE api_tokens SET last_used_at"):  # once a minute, whatever is served
+            seen.append(shape)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
