@@ -14,10 +14,10 @@ The policy, in the order ``_next`` applies it:
 5. **Live.** Otherwise the first live item with room for the rater.
 
 Repeats and gold items are drawn only while live work remains, so they look like any other
-item, and they take no overlap place. In a project with gold, every next item runs the same
-statements whichever kind it serves (the unseen gold is read, the side counts are read and
-the lease is written by the same guarded insert), so a gold item costs what a live one does. The draws are seeded by (project seed, rater, number
-of items shown).
+item, and they take no overlap place. The draws are seeded by (project seed, rater, number
+of items shown). In a project with gold, every next item runs the same statements whichever
+kind it serves (the unseen gold is read, the side counts are read and the lease is written
+by the same guarded insert), so a gold item costs what a live one does.
 
 Which live item: an item never has more than ``overlap_k`` live judgments plus open live
 leases; a rater never gets an item they hold, skipped or judged. Items an LLM judge
