@@ -11,7 +11,7 @@ from ..domain import EVERYONE, STAFF, ProjectProgress, QuestionAlpha
 from ..models import Project
 from ..services.calibration import CalibrationReport
 from ..services.project_figures import agreement_figures, calibration_figures, progress_figures
-from ..services.projects import get_project, project_progress, rater_done_count
+from ..services.projects import get_project, rater_done_count
 from ..services.projects import list_projects as all_projects
 from .auth import requires
 from .charts import IntervalChart
@@ -49,9 +49,12 @@ def list_projects():
     # raters' work, and after a live submit but not after a gold one.
     staff = g.user.role in STAFF
     rows = [
-        ProjectRow(p, project_progress(session, p) if staff else None, rater_done_count(session, p, g.user))
+        ProjectRow(
+            p, progress_figures(session, p, False).value if staff else None, rater_done_count(session, p, g.user)
+        )
         for p in all_projects(session)
     ]
+    session.commit()  # keep the computed figures for the next visitor
     return render_template("projects/index.html", rows=rows)
 
 
