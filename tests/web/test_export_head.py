@@ -8,7 +8,8 @@ import tempfile
 import pytest
 
 from tests.web.test_exports_page import project_id  # noqa: F401 - fixture
-from tests.web.test_research_api import auth, world  # noqa: F401 - fixture
+from tests.web.test_research_api import auth as bearer
+from tests.web.test_research_api import world  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def no_export(monkeypatch):
 def test_head_on_the_api_export_runs_nothing_and_leaves_nothing(client, world, scratch, no_export):  # noqa: F811
     url = f"/api/v1/projects/{world['project']}/export"
     for fmt in ("jsonl", "parquet"):
-        head = client.head(url, query_string={"format": fmt}, headers=auth(world))
+        head = client.head(url, query_string={"format": fmt}, headers=bearer(world))
         assert (
             head.status_code == 200
             and head.data == b""
@@ -47,9 +48,9 @@ def test_head_on_the_api_export_runs_nothing_and_leaves_nothing(client, world, s
         )
     assert no_export == [] and list(scratch.iterdir()) == []
     # Still checked like a GET: roles, unknown projects, bad arguments.
-    assert client.head(url, headers=auth(world, "rater")).status_code == 403
-    assert client.head("/api/v1/projects/999/export", headers=auth(world)).status_code == 404
-    assert client.head(url, query_string={"format": "xls"}, headers=auth(world)).status_code == 422
+    assert client.head(url, headers=bearer(world, "rater")).status_code == 403
+    assert client.head("/api/v1/projects/999/export", headers=bearer(world)).status_code == 404
+    assert client.head(url, query_string={"format": "xls"}, headers=bearer(world)).status_code == 422
 
 
 def test_head_on_the_download_runs_nothing_and_leaves_nothing(client, auth, project_id, scratch, no_export):  # noqa: F811
@@ -61,16 +62,16 @@ def test_head_on_the_download_runs_nothing_and_leaves_nothing(client, auth, proj
 
 def test_a_get_of_the_api_export_leaves_nothing_read_or_not(client, world, scratch):  # noqa: F811
     url = f"/api/v1/projects/{world['project']}/export"
-    whole = client.get(url, query_string={"bootstrap": 0}, headers=auth(world))
+    whole = client.get(url, query_string={"bootstrap": 0}, headers=bearer(world))
     assert whole.status_code == 200 and whole.data.count(b"\n") == 3
     whole.close()
     assert list(scratch.iterdir()) == []
     # A client that hangs up before the first byte, and one that hangs up after it.
-    untouched = client.get(url, query_string={"bootstrap": 0}, headers=auth(world), buffered=False)
+    untouched = client.get(url, query_string={"bootstrap": 0}, headers=bearer(world), buffered=False)
     assert len(list(scratch.iterdir())) == 1  # the file waits for its reader...
     untouched.close()
     assert list(scratch.iterdir()) == []  # ...and goes with the response
-    started = client.get(url, query_string={"bootstrap": 0}, headers=auth(world), buffered=False)
+    started = client.get(url, query_string={"bootstrap": 0}, headers=bearer(world), buffered=False)
     assert next(iter(started.response))
     started.close()
     assert list(scratch.iterdir()) == []
