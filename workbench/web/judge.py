@@ -109,7 +109,7 @@ def submit_judgment(project_id: int):
         session.rollback()
         notice = str(exc)
     else:
-        if recorded.gold_misses and project.gold_feedback:
+        if recorded.gold_misses and recorded.gold_feedback:
             feedback, notice = recorded, ""
     return _next(project, notice=notice, feedback=feedback)
 
