@@ -9,13 +9,19 @@ the median of three warm loads. Cold is what every request cost before statistic
 cached (``services.stat_cache``); warm is what visitors wait for while the cached figures
 are good. Targets: rater pages < 0.3 s, staff pages < 1 s warm. Default database: a fresh
 SQLite file; pass a PostgreSQL URL (its schema is dropped and recreated) for the server.
+
+``--before FOLDER`` first runs the same benchmark against an older checkout of the code
+(FOLDER holds its ``workbench`` package, e.g. a detached worktree), so one run prints the
+figures before and after a change on the same machine within minutes of each other.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -155,8 +161,17 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--before", default=None, help="an older checkout to run the same benchmark against first")
     args = parser.parse_args()
+    if args.before:
+        child = [a for i, a in enumerate(sys.argv) if a != "--before" and sys.argv[i - 1] != "--before"]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([args.before, os.environ.get("PYTHONPATH", "")])}
+        subprocess.run([sys.executable, *child], env=env, check=True)
+        print()
+    import workbench
     from workbench.app import create_app
+
+    print(f"code: {Path(workbench.__file__).parent.parent} at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
     before = reference_ms()
     with tempfile.TemporaryDirectory() as folder:

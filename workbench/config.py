@@ -45,6 +45,12 @@ SETTINGS: tuple[Setting, ...] = (
         72,
         "How long a one-time invitation or password-reset link works after it is made.",
     ),
+    Setting(
+        "GOLD_PROMPT_GAP",
+        20,
+        "A gold item is never shown to a rater who judged an item with the same prompt among their last this many "
+        "judgments (a honeypot repeats a live item's prompt).",
+    ),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set behind TLS)."),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body in bytes."),
     Setting(

@@ -123,3 +123,30 @@ class ProjectProgress:
 def may_read_version(status: VersionStatus, role: Role | None) -> bool:
     """Drafts are for their authors: only authors and admins read an unpublished version."""
     return status is not VersionStatus.DRAFT or (role is not None and role in AUTHORS)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a long list: ``rows`` are numbers ``first``..``last`` (1-based) of ``total``."""
+
+    rows: tuple
+    number: int
+    pages: int
+    total: int
+    size: int
+
+    @classmethod
+    def of(cls, rows, number: int | None, size: int) -> Page:
+        """Page ``number`` (1-based, clamped into range) of ``rows``, ``size`` rows a page."""
+        pages = max(1, -(-len(rows) // size))
+        number = min(max(1, number or 1), pages)
+        start = (number - 1) * size
+        return cls(tuple(rows[start : start + size]), number, pages, len(rows), size)
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.number - 1) * self.size + len(self.rows)

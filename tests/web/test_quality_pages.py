@@ -127,3 +127,28 @@ def test_compare_report_and_spot_checks(client, auth, data):
         auth.login(rater.email)
         pages.append(client.get(f"/projects/{project_id}/me").text)
     assert sum('id="accuracy-with-checks"' in p for p in pages) == 1
+
+
+def test_disagreement_queue_is_paged(client, auth, app, monkeypatch):
+    from workbench.web.quality import disagreements
+
+    monkeypatch.setattr(disagreements, "QUEUE_PAGE", 2)
+    r1, r2 = auth.create("rater"), auth.create("rater")
+    with app.extensions["workbench"].sessionmaker() as session:
+        project = make_project(session, overlap_k=2)
+        items = [make_item(session, project) for _ in range(5)]
+        for item in items:
+            judge(session, project, item, r1, pair("A", 1))
+            judge(session, project, item, r2, pair("B", 1), order=(1, 0))
+        project_id, external = project.id, [i.external_id for i in items]
+        session.commit()
+    auth.login_as("researcher")
+    url = f"/projects/{project_id}/disagreements?question=helpful"
+    pages = [client.get(f"{url}&page={n}").text for n in ("1", "2", "3")]
+    shown = [[e for e in external if f"<code>{e}</code>" in page] for page in pages]
+    assert shown == [external[:2], external[2:4], external[4:]]
+    assert "1–2 of 5" in pages[0] and "5–5 of 5" in pages[2] and 'Open <span class="muted small">(5)' in pages[1]
+    assert "page=2" in pages[0] and "Next" not in pages[2]
+    # Out of range or not a number: the nearest page, never an error.
+    assert [e for e in external if f"<code>{e}</code>" in client.get(f"{url}&page=99").text] == external[4:]
+    assert [e for e in external if f"<code>{e}</code>" in client.get(f"{url}&page=x").text] == external[:2]

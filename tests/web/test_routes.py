@@ -219,12 +219,17 @@ def test_dashboard_counts_and_agreement_for_staff(client, auth, app, project):
     fields = _form_fields(client.get(f"/projects/{project.id}/rate").text)
     client.post(f"/projects/{project.id}/rate", data={**fields, "q.helpful.choice": "tie", "q.harmless.choice": "tie"})
     dashboard = client.get(f"/projects/{project.id}").text
-    assert re.search(r'id="stat-judgments">1<', dashboard) and re.search(r'id="stat-mine">1<', dashboard)
-    assert "Agreement per question" not in dashboard  # raters see progress only
+    # Raters see their own count only: no project-wide progress that others' work (or the
+    # difference between a gold and a live submit) moves.
+    assert re.search(r'id="stat-mine">1<', dashboard) and "stat-judgments" not in dashboard
+    assert "Agreement per question" not in dashboard and "items complete" not in dashboard
+    listing = client.get("/").text
+    assert "<th>Judgments</th>" not in listing and "<th>Yours</th>" in listing
     auth.logout()
     auth.login_as("researcher")
     dashboard = client.get(f"/projects/{project.id}").text
     assert "Agreement per question" in dashboard and "Helpful (choice)" in dashboard
+    assert re.search(r'id="stat-judgments">1<', dashboard) and "<th>Judgments</th>" in client.get("/").text
 
 
 def test_healthz(client):

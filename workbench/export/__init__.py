@@ -5,7 +5,7 @@ layer decide where and when, and describe what to export with one ``ExportOption
 """
 
 from .count import PreferenceCounts, count_preferences
-from .datasets import count_dataset, export_dataset
+from .datasets import count_dataset, dataset_file_name, export_dataset
 from .judgments import JUDGMENTS_FILE, JUDGMENTS_PARQUET, export_judgments
 from .options import (
     AGGREGATES,
@@ -50,6 +50,8 @@ __all__ = [
     "PreferenceCounts",
     "VersionExport",
     "count_dataset",
+    "dataset_file_name",
+    "dataset_file_name",
     "count_preferences",
     "count_ratings",
     "export_ratings",

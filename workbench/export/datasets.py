@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..domain import TaskKind
 from .count import count_preferences
-from .preferences import export_preferences
+from .preferences import PARQUET_FILE, PREFERENCES_FILE, export_preferences
+from .rating_plan import rating_shape
 from .ratings import count_ratings, export_ratings
 
 
@@ -18,3 +19,10 @@ def count_dataset(session, project, options, calibration_thresholds=None):
     """What ``export_dataset`` would write: ``PreferenceCounts``, or the rating counts (a dict)."""
     run = count_ratings if project.task_kind == TaskKind.SINGLE else count_preferences
     return run(session, project, options, calibration_thresholds)
+
+
+def dataset_file_name(project, options, fmt: str) -> str:
+    """The data file ``export_dataset`` writes in format ``fmt`` (``jsonl`` or ``parquet``)."""
+    if project.task_kind == TaskKind.SINGLE:
+        return f"{rating_shape(options)}.{fmt}"
+    return PREFERENCES_FILE if fmt == "jsonl" else PARQUET_FILE

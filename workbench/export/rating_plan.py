@@ -72,11 +72,16 @@ def _check_options(opts: ExportOptions, shape: str) -> None:
         refuse("normalize", "normalize applies to the reward shape only")
 
 
+def rating_shape(options: ExportOptions) -> str:
+    """The rating shape ``options`` ask for; ``auto`` is ``binarized``."""
+    return "binarized" if options.shape == "auto" else options.shape
+
+
 def make_rating_plan(session: Session, project: Project, options: ExportOptions, thresholds=None) -> RatingPlan:
     """The options resolved against ``project``'s data, or ``InvalidInput`` saying why they cannot be."""
     if project.task_kind != TaskKind.SINGLE:
         refuse("project", f"project {project.name!r} is {project.task_kind.value}; rating shapes need single")
-    shape = "binarized" if options.shape == "auto" else options.shape
+    shape = rating_shape(options)
     _check_options(options, shape)
     current = current_version(session, project)
     versions = judged_versions(session, project)

@@ -203,6 +203,8 @@ class Item(Base):
 
 # The next-item query walks this in order: fullest items first, then by id.
 Index("ix_items_next", Item.project_id, Item.is_gold, Item.n_judgments.desc(), Item.id)
+# A project's newest item in one probe: part of the statistics cache's fingerprint.
+Index("ix_items_project_newest", Item.project_id, Item.id)
 
 
 class Response(Base):
@@ -265,6 +267,9 @@ class Judgment(Base):
         # A rater's judgments; with the item, the next-item walk's "judged by this rater"
         # probe is one exact lookup whichever of this and the unique index the planner takes.
         Index("ix_judgments_rater_item", "rater_id", "item_id"),
+        # A project's newest judgment in one probe: the statistics cache's fingerprint reads
+        # it on every page view (a count took 0.1-0.2 s at 300k judgments).
+        Index("ix_judgments_project_newest", "project_id", "id"),
         # Idempotency keys are the rater's own: nobody can claim another rater's next key.
         UniqueConstraint("rater_id", "idempotency_key"),
     )

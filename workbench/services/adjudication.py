@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
@@ -147,10 +147,44 @@ def prompt_text(prompt: Any) -> str:
     return str(prompt)
 
 
-def disagreement_queue(
+@dataclass(frozen=True)
+class Disagreements:
+    """The items whose live judgments disagree on a question under a rule, as rows without
+    their adjudication: the costly part of the queue, which can be shared for a while."""
+
+    question: MeasuredQuestion
+    questions: tuple[MeasuredQuestion, ...]
+    rule: DisagreementRule
+    rows: tuple[QueueRow, ...]
+
+
+def _rows(session: Session, question: MeasuredQuestion, by_item: Mapping[int, list], item_ids) -> list[QueueRow]:
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
+    rows = []
+    for item_id in sorted(items):
+        answers = by_item.get(item_id, [])
+        counted = Counter(question.question.words(a) for a in answers if question.code(a) is not None)
+        majority = majority_answer(question, answers)
+        rows.append(
+            QueueRow(
+                item_id=item_id,
+                external_id=items[item_id].external_id,
+                prompt=prompt_text(items[item_id].prompt),
+                n_judgments=len(answers),
+                answers=tuple(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))),
+                majority=None if majority is None else question.question.words(majority),
+                final=None,
+                note="",
+                promoted=False,
+            )
+        )
+    return rows
+
+
+def disagreeing_items(
     session: Session, project: Project, question_key: str | None = None, rule: DisagreementRule | None = None
-) -> DisagreementQueue:
-    """Open disagreements (not yet adjudicated) and adjudicated items for one question."""
+) -> Disagreements:
+    """Every item whose live judgments disagree on one question (adjudicated or not)."""
     document = current_version(session, project).document
     question = find_question(document, question_key)
     rule = rule or DisagreementRule()
@@ -158,6 +192,30 @@ def disagreement_queue(
         raise InvalidInput(
             "a spread rule needs a scale", [FieldError("rule", f"{question.label} is nominal; use no-majority or any")]
         )
+    by_item = _live_answers(session, project, question.question_id)
+    flagged = [
+        item_id
+        for item_id, answers in by_item.items()
+        if rule.disagrees([c for c in (question.code(a) for a in answers) if c is not None], question)
+    ]
+    rows = _rows(session, question, by_item, flagged)
+    return Disagreements(question, tuple(measured_questions(document)), rule, tuple(rows))
+
+
+def disagreement_queue(
+    session: Session,
+    project: Project,
+    question_key: str | None = None,
+    rule: DisagreementRule | None = None,
+    found: Disagreements | None = None,
+) -> DisagreementQueue:
+    """Open disagreements (not yet adjudicated) and adjudicated items for one question.
+
+    ``found``: ``disagreeing_items`` computed earlier (shared through the statistics cache);
+    the adjudications are always read afresh, so a decision shows at once.
+    """
+    found = found or disagreeing_items(session, project, question_key, rule)
+    question = found.question
     decided = {
         a.item_id: a
         for a in session.scalars(
@@ -166,36 +224,21 @@ def disagreement_queue(
             )
         )
     }
-    by_item = _live_answers(session, project, question.question_id)
-    flagged = []
-    for item_id, answers in by_item.items():
-        codes = [c for c in (question.code(a) for a in answers) if c is not None]
-        if item_id in decided or rule.disagrees(codes, question):
-            flagged.append(item_id)
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(flagged)))} if flagged else {}
-    # Adjudicated items that became gold are no longer live; load them too.
-    for item_id in set(decided) - set(items):
-        items[item_id] = session.get(Item, item_id)
+    rows = {row.item_id: row for row in found.rows}
+    # Adjudicated items the judgments agree on now (or that became gold, so no longer live).
+    if missing := sorted(set(decided) - set(rows)):
+        by_item = _live_answers(session, project, question.question_id, missing)
+        rows.update((row.item_id, row) for row in _rows(session, question, by_item, missing))
     open_rows, resolved_rows = [], []
-    for item_id in sorted(items):
-        answers = by_item.get(item_id, [])
-        counted = Counter(question.question.words(a) for a in answers if question.code(a) is not None)
-        majority = majority_answer(question, answers)
+    for item_id in sorted(rows):
         adjudication = decided.get(item_id)
-        row = QueueRow(
-            item_id=item_id,
-            external_id=items[item_id].external_id,
-            prompt=prompt_text(items[item_id].prompt),
-            n_judgments=len(answers),
-            answers=tuple(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))),
-            majority=None if majority is None else question.question.words(majority),
-            final=None if adjudication is None else question.question.words(adjudication.answer),
-            note="" if adjudication is None else adjudication.note,
-            promoted=bool(adjudication and adjudication.promoted_to_gold),
-        )
-        (resolved_rows if adjudication else open_rows).append(row)
-    questions = tuple(measured_questions(document))
-    return DisagreementQueue(question, questions, rule, tuple(open_rows), tuple(resolved_rows))
+        if adjudication is None:
+            open_rows.append(rows[item_id])
+            continue
+        final = question.question.words(adjudication.answer)
+        promoted = bool(adjudication.promoted_to_gold)
+        resolved_rows.append(replace(rows[item_id], final=final, note=adjudication.note, promoted=promoted))
+    return DisagreementQueue(question, found.questions, found.rule, tuple(open_rows), tuple(resolved_rows))
 
 
 # --------------------------------------------------------------------------- one case

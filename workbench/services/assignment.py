@@ -11,12 +11,15 @@ The policy, in the order ``_next`` applies it:
    gets nothing more.
 3. **Repeat.** At the project's ``repeat_rate``, an item the rater judged earlier (not one
    of their last ``REPEAT_MIN_DISTANCE``) comes back with its sides swapped.
-4. **Gold.** At the project's ``gold_rate``, a gold item the rater has not seen.
+4. **Gold.** At the project's ``gold_rate``, a gold item the rater has not seen and whose
+   prompt is not among their last ``prompt_gap`` judgments (setting ``GOLD_PROMPT_GAP``).
 5. **Live.** Otherwise the first live item with room for the rater.
 
 Repeats and gold items are drawn only while live work remains, so they look like any other
 item, and they take no overlap place. The draws are seeded by (project seed, rater, number
-of items shown).
+of items shown). In a project with gold, every next item runs the same statements whichever
+kind it serves (the unseen gold is read, the side counts are read and the lease is written
+by the same guarded insert), so a gold item costs what a live one does.
 
 Which live item: an item never has more than ``overlap_k`` live judgments plus open live
 leases; a rater never gets an item they hold, skipped or judged. Items an LLM judge
@@ -41,6 +44,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from ..config import SETTINGS
 from ..domain import LeasePurpose, Role, TaskKind
 from ..errors import NotFound
 from ..models import utcnow
@@ -55,6 +59,10 @@ from .rubrics import version_document
 REPEAT_MIN_DISTANCE = 3
 
 SLOT_LABELS = ("A", "B")
+
+PROMPT_GAP = next(s.default for s in SETTINGS if s.name == "GOLD_PROMPT_GAP")
+# A gold lease is written by the live lease's guarded insert, with room that never runs out.
+_NO_LIMIT = 2**31 - 1
 
 
 class RatingProject(Protocol):
@@ -143,7 +151,7 @@ class _Context:
 
 
 def next_assignment(
-    session: Session, project: RatingProject, rater: Rater, now: datetime | None = None
+    session: Session, project: RatingProject, rater: Rater, now: datetime | None = None, prompt_gap: int = PROMPT_GAP
 ) -> RatingTask | None:
     """The rater's open task, or a newly leased one, or None when nothing is left for them
     (or when they did not pass the qualification set)."""
@@ -153,11 +161,11 @@ def next_assignment(
         context = _Context(None, sql.open_lease_id(session, project.id, rater.id, now))
     else:
         context = _Context.from_row(row)
-    return _next(session, project, rater, now, context)
+    return _next(session, project, rater, now, context, prompt_gap)
 
 
 def next_task(
-    session: Session, project_id: int, rater: Rater, now: datetime | None = None
+    session: Session, project_id: int, rater: Rater, now: datetime | None = None, prompt_gap: int = PROMPT_GAP
 ) -> tuple[ProjectSettings, RatingTask | None]:
     """``next_assignment`` by project id, for the rater API: also returns the project's
     settings, read in the same query as the version and the rater's open lease."""
@@ -166,11 +174,11 @@ def next_task(
     if row is None:
         raise NotFound(f"no project {project_id}")
     settings = ProjectSettings(*row[: len(SETTINGS_COLUMNS)])
-    return settings, _next(session, settings, rater, now, _Context.from_row(row))
+    return settings, _next(session, settings, rater, now, _Context.from_row(row), prompt_gap)
 
 
 def _next(
-    session: Session, project: RatingProject, rater: Rater, now: datetime, context: _Context
+    session: Session, project: RatingProject, rater: Rater, now: datetime, context: _Context, prompt_gap: int
 ) -> RatingTask | None:
     if not admits(session, project, rater, lock=True):
         raise NotFound(f"no project {project.id}")
@@ -183,7 +191,8 @@ def _next(
     rng = _draw(session, project, rater)
     standing = qualification(session, project, rater)
     if standing.state == QualificationState.IN_PROGRESS:
-        task = _gold_task(session, project, rater, now, rng, LeasePurpose.QUALIFICATION, context.version)
+        gold = sql.unseen_gold(session, project.id, rater.id, now, prompt_gap)
+        task = _gold_task(session, project, rater, now, rng, LeasePurpose.QUALIFICATION, context.version, gold)
         if task is not None:
             return task
     if not standing.allows_live_work:
@@ -191,15 +200,20 @@ def _next(
     walks = _walks(context)
     params = {"project_id": project.id, "rater_id": rater.id, "now": now, "k": project.overlap_k}
     tried: set[int] = set()
+    gold: list[int] | None = None
     while (candidate := sql.first_live_item(session, walks, params, tried)) is not None:
         tried.add(candidate.id)
         if _drawn(rng, project.repeat_rate) and (task := _repeat_task(session, project, rater, now, rng)):
             return task
+        if project.gold_rate > 0 and gold is None:  # read whether gold is drawn or not
+            gold = sql.unseen_gold(session, project.id, rater.id, now, prompt_gap)
         if _drawn(rng, project.gold_rate) and (
-            task := _gold_task(session, project, rater, now, rng, LeasePurpose.GOLD, context.version)
+            task := _gold_task(session, project, rater, now, rng, LeasePurpose.GOLD, context.version, gold)
         ):
             return task
-        order = _display_order(session, project, candidate.id, rater, now, (candidate.n_shown, candidate.n_swapped))
+        # With gold in the project the side counts are read again, as a gold item's are.
+        counts = None if project.gold_rate > 0 else (candidate.n_shown, candidate.n_swapped)
+        order = _display_order(session, project, candidate.id, rater, now, counts)
         task = _issue(session, project, rater, candidate.id, LeasePurpose.LIVE, context.version, order, now)
         if task is not None:
             return task
@@ -241,9 +255,9 @@ def _gold_task(
     rng: random.Random,
     purpose: LeasePurpose,
     version: VersionRef,
+    ids: list[int],
 ) -> RatingTask | None:
-    """A gold item the rater has not seen, drawn at random; None when none is left."""
-    ids = sql.unseen_gold(session, project.id, rater.id, now)
+    """One of ``ids`` (the gold items the rater may get), drawn at random; None when there is none."""
     if not ids:
         return None
     gold_id = rng.choice(ids)
@@ -316,8 +330,11 @@ def _issue(
         "issued_at": now,
         "expires_at": expires_at,
     }
-    guarded = purpose == LeasePurpose.LIVE
-    lease_id, content = sql.write_lease(session, values, now, project.overlap_k, guarded)
+    # Only a live lease needs room on its item; a gold one takes the same statement with room
+    # that never runs out, so the two cost the same.
+    k = project.overlap_k if purpose == LeasePurpose.LIVE else _NO_LIMIT
+    guarded = purpose in (LeasePurpose.LIVE, LeasePurpose.GOLD)
+    lease_id, content = sql.write_lease(session, values, now, k, guarded)
     if lease_id is None:
         return None
     return _task(session, lease_id, item_id, version, order, now, expires_at, content)

@@ -51,6 +51,7 @@ class Recorded:
     gold_misses: tuple[GoldMiss, ...] = field(default=())
     gold_rationale: str = ""
     is_gold: bool = False
+    gold_feedback: bool = False  # the project shows raters what they missed on gold items
 
 
 def record_judgment(
@@ -76,11 +77,12 @@ def record_judgment(
         raise NotFound(NOT_YOURS)
     if lease.purpose == LeasePurpose.JUDGE:
         raise Conflict(JUDGE_LEASE)
-    # An open live lease, the common case, cannot carry a stored judgment yet (recording
-    # one completes the lease), so only the other cases look for a replayed key first; on
-    # an open live lease the insert itself reports a key used elsewhere.
-    open_live = lease.purpose == LeasePurpose.LIVE and lease.completed_at is None and lease.expires_at > now
-    if not open_live:
+    # An open lease, the common case, cannot carry a stored judgment yet (recording one
+    # completes the lease), so only the other cases look for a replayed key first; on an
+    # open lease the insert itself reports a key used elsewhere. Live and gold leases take
+    # this path alike, so a gold submit costs what a live one does.
+    is_open = lease.purpose != LeasePurpose.REPEAT and lease.completed_at is None and lease.expires_at > now
+    if not is_open:
         replayed = _replayed(session, rater, lease, idempotency_key)
         if replayed is not None:
             return replayed
@@ -182,12 +184,9 @@ def _expire_loaded(session: Session, model: type, ident: int, attribute: str) ->
 def _recorded(session: Session, lease: Row, judgment: Judgment | RepeatJudgment, created: bool) -> Recorded:
     if lease.purpose not in (LeasePurpose.GOLD, LeasePurpose.QUALIFICATION):
         return Recorded(judgment, created)
-    gold_answer, rationale = session.execute(
-        select(Item.gold_answer, Item.gold_rationale).where(Item.id == lease.item_id)
-    ).one()
     document = version_document(session, lease.rubric_version_id, lease.content_sha256)
-    misses = explain_misses(document, gold_answer or {}, judgment.answers, judgment.display_order)
-    return Recorded(judgment, created, misses, rationale or "", is_gold=True)
+    misses = explain_misses(document, lease.gold_answer or {}, judgment.answers, judgment.display_order)
+    return Recorded(judgment, created, misses, lease.gold_rationale or "", True, lease.gold_feedback)
 
 
 def recount_judgments(session: Session, project: Project) -> None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ..models import Project
 from ..stats.calibration import Thresholds
-from .adjudication import DisagreementRule, disagreement_queue
+from .adjudication import DisagreementRule, disagreeing_items, disagreement_queue
 from .agreement import project_agreement
 from .calibration import CalibrationReport, rater_calibration
 from .leaderboard import project_leaderboard
@@ -73,13 +73,13 @@ def progress_figures(session, project: Project, with_raters: bool) -> Cached:
 
 
 def disagreement_figures(session, project: Project, question: str | None, rule: DisagreementRule) -> Cached:
-    """Open and resolved disagreements, recomputed on any change: an adjudicator sees a
-    decision at once (no freshness bound on a work queue)."""
-    return cached(
+    """Open and resolved disagreements. Which items disagree is shared like the other
+    figures; the adjudications are read afresh, so an adjudicator sees a decision at once."""
+    found = cached(
         session,
         project,
         "disagreements",
         (question, str(rule)),
-        lambda: disagreement_queue(session, project, question, rule),
-        stale_ok=False,
+        lambda: disagreeing_items(session, project, question, rule),
     )
+    return replace(found, value=disagreement_queue(session, project, question, rule, found.value))

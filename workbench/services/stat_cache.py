@@ -41,18 +41,15 @@ class Cached(Generic[T]):
 
 
 def project_state(session: Session, project_id: int) -> str:
-    """A fingerprint that changes whenever anything the statistics read changes."""
+    """A fingerprint that changes whenever anything the statistics read changes.
 
-    row = session.execute(
-        select(
-            select(func.count(), func.max(Judgment.id), func.count(Judgment.superseded_by_id))
-            .where(Judgment.project_id == project_id)
-            .subquery()
-        )
-    ).one()
+    Judgments, repeats and items are only ever added (a judgment that replaces another is a
+    new row), so their newest id says whether any came in: one index probe each, where
+    counting the project's judgments cost 0.1-0.2 s on every page view at 300k judgments.
+    """
     extra = session.execute(
         select(
-            select(func.count()).where(RepeatJudgment.project_id == project_id).scalar_subquery(),
+            select(func.max(Judgment.id)).where(Judgment.project_id == project_id).scalar_subquery(),
             select(func.max(RepeatJudgment.id)).where(RepeatJudgment.project_id == project_id).scalar_subquery(),
             select(func.max(Adjudication.id)).where(Adjudication.project_id == project_id).scalar_subquery(),
             select(func.max(Adjudication.created_at)).where(Adjudication.project_id == project_id).scalar_subquery(),
@@ -61,11 +58,10 @@ def project_state(session: Session, project_id: int) -> str:
             .scalar_subquery(),
             select(func.count(SpotCheck.reviewed_at)).where(SpotCheck.project_id == project_id).scalar_subquery(),
             select(func.max(SpotCheck.reviewed_at)).where(SpotCheck.project_id == project_id).scalar_subquery(),
-            select(func.count()).where(Item.project_id == project_id).scalar_subquery(),
             select(func.max(Item.id)).where(Item.project_id == project_id).scalar_subquery(),
         )
     ).one()
-    return ":".join(str(v) for v in (*row, *extra))[:200]
+    return ":".join(str(v) for v in extra)[:200]
 
 
 def _key(kind: str, params: tuple) -> str:

@@ -184,12 +184,15 @@ def download_export(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     form = parse_form(request.args)
+    kind = "ratings" if project.task_kind == TaskKind.SINGLE else "preferences"
+    name = f"{_slug(project.name)}-{kind}.zip"
+    if request.method == "HEAD":
+        return head_of_download("application/zip", name)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
         export_dataset(session, project, folder, form.options(), _thresholds())
         _zip(folder, buffer)
-    kind = "ratings" if project.task_kind == TaskKind.SINGLE else "preferences"
-    return _download(buffer, f"{_slug(project.name)}-{kind}.zip")
+    return _download(buffer, name)
 
 
 @bp.get("/projects/<int:project_id>/export/judgments")
@@ -200,11 +203,14 @@ def download_judgments(project_id: int):
     project = get_project(session, project_id)
     fmt = "jsonl" if request.args.get("format") == "jsonl" else "parquet"
     include_gold = request.args.get("include_gold") in ("1", "on", "true")
+    name = f"{_slug(project.name)}-judgments.zip"
+    if request.method == "HEAD":
+        return head_of_download("application/zip", name)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="workbench-export-") as folder:
         export_judgments(session, project, folder, formats=(fmt,), include_gold=include_gold)
         _zip(folder, buffer)
-    return _download(buffer, f"{_slug(project.name)}-judgments.zip")
+    return _download(buffer, name)
 
 
 def _zip(folder: str, buffer: io.BytesIO) -> None:
@@ -216,6 +222,18 @@ def _zip(folder: str, buffer: io.BytesIO) -> None:
 def _download(buffer: io.BytesIO, name: str) -> Response:
     response = Response(buffer.getvalue(), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def head_of_download(mimetype: str, filename: str) -> Response:
+    """HEAD on a download: what the file would be called and its type, without making it.
+
+    Running the export for a HEAD would cost as much as the download and, streamed from a
+    temporary folder, leave the folder behind (no body is ever read to clean it up).
+    """
+    response = Response(b"", mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers.pop("Content-Length", None)
     return response
 
 

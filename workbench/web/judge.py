@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ..domain import RATERS, FlagKind
 from ..errors import Conflict, InvalidInput, JudgmentInvalid, NotFound
@@ -66,7 +66,7 @@ def _next(project: Project, **extra):
     session = get_session()
     if not is_htmx():
         return redirect(url_for("judge.show_task", project_id=project.id))
-    task = next_assignment(session, project, g.user)
+    task = next_assignment(session, project, g.user, prompt_gap=current_app.config["GOLD_PROMPT_GAP"])
     session.commit()
     return _page(_context(project, task, **extra))
 
@@ -76,7 +76,7 @@ def _next(project: Project, **extra):
 def show_task(project_id: int):
     session = get_session()
     project = visible_project(session, project_id, g.user)
-    task = next_assignment(session, project, g.user)
+    task = next_assignment(session, project, g.user, prompt_gap=current_app.config["GOLD_PROMPT_GAP"])
     session.commit()
     return _page(_context(project, task))
 
@@ -110,7 +110,7 @@ def submit_judgment(project_id: int):
         session.rollback()
         notice = str(exc)
     else:
-        if recorded.gold_misses and project.gold_feedback:
+        if recorded.gold_misses and recorded.gold_feedback:
             feedback, notice = recorded, ""
     return _next(project, notice=notice, feedback=feedback)
 

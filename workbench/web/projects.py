@@ -12,7 +12,7 @@ from ..models import Project
 from ..services.calibration import CalibrationReport
 from ..services.membership import visible_project, visible_projects
 from ..services.project_figures import agreement_figures, calibration_figures, progress_figures
-from ..services.projects import project_progress, rater_done_count
+from ..services.projects import rater_done_count
 from .auth import requires
 from .charts import IntervalChart
 from .db import calibration_thresholds, get_session
@@ -24,14 +24,14 @@ bp = Blueprint("projects", __name__)
 @dataclass(frozen=True)
 class ProjectRow:
     project: Project
-    progress: ProjectProgress
+    progress: ProjectProgress | None  # None for raters: they see only their own count
     mine: int
 
 
 @dataclass(frozen=True)
 class DashboardContext:
     project: Project
-    progress: ProjectProgress
+    progress: ProjectProgress | None  # None for raters: they see only their own count
     mine: int
     agreement: tuple[QuestionAlpha, ...]
     show_raters: bool
@@ -45,10 +45,16 @@ class DashboardContext:
 @requires(*EVERYONE)
 def list_projects():
     session = get_session()
+    # Raters see only what they did themselves: a project-wide count moves with other
+    # raters' work, and after a live submit but not after a gold one.
+    staff = g.user.role in STAFF
     rows = [
-        ProjectRow(p, project_progress(session, p), rater_done_count(session, p, g.user))
+        ProjectRow(
+            p, progress_figures(session, p, False).value if staff else None, rater_done_count(session, p, g.user)
+        )
         for p in visible_projects(session, g.user)
     ]
+    session.commit()  # keep the computed figures for the next visitor
     return render_template("projects/index.html", rows=rows)
 
 
@@ -64,7 +70,7 @@ def show_dashboard(project_id: int):
     calibration = calibration_cached.value if calibration_cached else None
     ctx = DashboardContext(
         project=project,
-        progress=progress_figures(session, project, staff).value,
+        progress=progress_figures(session, project, staff).value if staff else None,
         mine=rater_done_count(session, project, g.user),
         agreement=agreement,
         show_raters=staff,

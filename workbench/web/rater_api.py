@@ -8,7 +8,7 @@ first response of the ``responses`` list. Model names and gold status are never 
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 
 from ..domain import RATERS
 from ..errors import FieldError, InvalidInput
@@ -16,7 +16,6 @@ from ..rubric.judgment import schema_for_version
 from ..services.assignment import next_task
 from ..services.gold import qualification
 from ..services.judging import record_judgment
-from ..services.projects import get_project
 from .api import make_blueprint, problem, token_requires
 from .blind import item_ref
 from .db import get_session
@@ -28,7 +27,7 @@ bp = make_blueprint("rater_api", __name__)
 @token_requires(*RATERS)
 def next_item(project_id: int):
     session = get_session()
-    project, task = next_task(session, project_id, g.user)
+    project, task = next_task(session, project_id, g.user, prompt_gap=current_app.config["GOLD_PROMPT_GAP"])
     session.commit()
     if task is None:
         standing = qualification(session, project, g.user)
@@ -69,7 +68,7 @@ def submit(lease_id: int):
     recorded = record_judgment(session, g.user, lease_id, answers if answers is not None else {}, key)
     session.commit()
     out = {"judgment_id": recorded.judgment.id, "created": recorded.created}
-    if recorded.gold_misses and get_project(session, recorded.judgment.project_id).gold_feedback:
+    if recorded.gold_misses and recorded.gold_feedback:
         out["feedback"] = {
             "misses": [
                 {"question_id": m.question_id, "expected": m.expected, "given": m.given} for m in recorded.gold_misses

@@ -16,7 +16,16 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from ..domain import EVERYONE, RESEARCHERS
 from ..errors import FieldError, InvalidInput
-from ..export import AGGREGATES, LABELS, PAIRINGS, SHAPES, TIE_POLICIES, ExportOptions, export_dataset
+from ..export import (
+    AGGREGATES,
+    LABELS,
+    PAIRINGS,
+    SHAPES,
+    TIE_POLICIES,
+    ExportOptions,
+    dataset_file_name,
+    export_dataset,
+)
 from ..jsonable import jsonable
 from ..services.agreement import project_agreement
 from ..services.calibration import parse_thresholds, rater_calibration
@@ -27,6 +36,7 @@ from ..services.projects import get_project
 from ..services.research import judgment_page
 from .api import make_blueprint, token_requires
 from .db import get_session
+from .exports import head_of_download
 from .openapi import openapi_document
 
 bp = make_blueprint("research_api", __name__)
@@ -153,24 +163,27 @@ def export(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     fmt = _choice_arg("format", "jsonl", ("jsonl", "parquet"))
+    mimetype = "application/x-ndjson" if fmt == "jsonl" else "application/vnd.apache.parquet"
+    options = ExportOptions(
+        question_id=request.args.get("question") or None,
+        shape=_choice_arg("shape", "auto", SHAPES),
+        formats=(fmt,),
+        aggregate=_choice_arg("aggregate", "majority", AGGREGATES),
+        ties=_choice_arg("ties", "drop", TIE_POLICIES),
+        min_raters=_int_arg("min_raters", 1, 1, 10_000),
+        alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
+        labels=_choice_arg("labels", "humans", LABELS),
+        judge=request.args.get("judge") or None,
+        pairs=_choice_arg("pairs", "best-random", PAIRINGS),
+        min_gap=_number_arg("min_gap"),
+        seed=_int_arg("seed", 0, 0, 2**31 - 1),
+        threshold=_number_arg("threshold"),
+        normalize=request.args.get("normalize") in ("1", "true"),
+    )
+    if request.method == "HEAD":
+        return head_of_download(mimetype, dataset_file_name(project, options, fmt))
     folder = Path(tempfile.mkdtemp(prefix="workbench-export-"))
     try:
-        options = ExportOptions(
-            question_id=request.args.get("question") or None,
-            shape=_choice_arg("shape", "auto", SHAPES),
-            formats=(fmt,),
-            aggregate=_choice_arg("aggregate", "majority", AGGREGATES),
-            ties=_choice_arg("ties", "drop", TIE_POLICIES),
-            min_raters=_int_arg("min_raters", 1, 1, 10_000),
-            alpha_resamples=_int_arg("bootstrap", 1000, 0, MAX_RESAMPLES),
-            labels=_choice_arg("labels", "humans", LABELS),
-            judge=request.args.get("judge") or None,
-            pairs=_choice_arg("pairs", "best-random", PAIRINGS),
-            min_gap=_number_arg("min_gap"),
-            seed=_int_arg("seed", 0, 0, 2**31 - 1),
-            threshold=_number_arg("threshold"),
-            normalize=request.args.get("normalize") in ("1", "true"),
-        )
         summary = export_dataset(session, project, folder, options)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -179,15 +192,14 @@ def export(project_id: int):
     path = folder / digest.name
 
     def chunks():
-        try:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 16):
-                    yield chunk
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 16):
+                yield chunk
 
-    mimetype = "application/x-ndjson" if fmt == "jsonl" else "application/vnd.apache.parquet"
     response = Response(stream_with_context(chunks()), mimetype=mimetype)
+    # The server closes the response when it is done with it, read to the end or not (a client
+    # that hangs up, a body never started): the folder goes then, not when the last chunk is read.
+    response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
     response.headers["Content-Disposition"] = f'attachment; filename="{digest.name}"'
     response.headers["Content-Length"] = str(digest.bytes)
     response.headers["X-Content-SHA256"] = digest.sha256

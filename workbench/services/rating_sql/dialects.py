@@ -191,16 +191,23 @@ _SUBMIT_LEASE = (
         leases.c.rubric_version_id,
         versions.c.content_sha256,
         projects.c.overlap_k,
+        projects.c.gold_feedback,
+        # Read on every submit (NULL on a live item), so feedback on a gold item costs no
+        # statement of its own.
+        items.c.gold_answer,
+        items.c.gold_rationale,
     )
     .join(versions, versions.c.id == leases.c.rubric_version_id)
     .join(projects, projects.c.id == leases.c.project_id)
+    .join(items, items.c.id == leases.c.item_id)
     .where(leases.c.id == param("lease_id", leases.c.id))
 )
 _SUBMIT_LEASE_LOCKED = _SUBMIT_LEASE.with_for_update(of=leases)
 
 
 def lease_for_submit(session: Session, lease_id: int) -> Row | None:
-    """The lease with its version's hash and its project's overlap, locked on PostgreSQL."""
+    """The lease with its version's hash, its project's overlap and its item's gold answer
+    and rationale, locked on PostgreSQL."""
     statement = _SUBMIT_LEASE_LOCKED if is_postgresql(session) else _SUBMIT_LEASE
     return execute_core(session, statement, {"lease_id": lease_id}).first()
 

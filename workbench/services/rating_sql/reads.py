@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, exists, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -117,15 +117,40 @@ def shown_orders(session: Session, item_id: int, rater_id: int, now: datetime) -
 
 # --- Gold items, repeats, draws ------------------------------------------------------------
 
-_UNSEEN_GOLD = (
-    select(items.c.id)
-    .where(items.c.project_id == param("project_id", items.c.project_id), items.c.is_gold.is_(True), ~seen_by_rater())
-    .order_by(items.c.id)
-)
+
+def _unseen_gold():
+    """Gold items the rater has not seen, leaving out any whose prompt is the prompt of one
+    of the rater's last ``gap`` judgments: a honeypot repeats a live item's prompt, and met
+    again straight away it would give itself away."""
+    recent = (
+        select(judgments.c.item_id)
+        .where(
+            judgments.c.project_id == param("project_id", judgments.c.project_id),
+            judgments.c.rater_id == param("rater_id", judgments.c.rater_id),
+        )
+        .order_by(judgments.c.id.desc())
+        .limit(bindparam("gap", type_=Integer))
+        .subquery("recent")
+    )
+    judged = items.alias("judged")
+    repeats_recent_prompt = exists().where(judged.c.id == recent.c.item_id, judged.c.prompt == items.c.prompt)
+    return (
+        select(items.c.id)
+        .where(
+            items.c.project_id == param("project_id", items.c.project_id),
+            items.c.is_gold.is_(True),
+            ~seen_by_rater(),
+            ~repeats_recent_prompt,
+        )
+        .order_by(items.c.id)
+    )
 
 
-def unseen_gold(session: Session, project_id: int, rater_id: int, now: datetime) -> list[int]:
-    params = {"project_id": project_id, "rater_id": rater_id, "now": now}
+_UNSEEN_GOLD = _unseen_gold()
+
+
+def unseen_gold(session: Session, project_id: int, rater_id: int, now: datetime, prompt_gap: int) -> list[int]:
+    params = {"project_id": project_id, "rater_id": rater_id, "now": now, "gap": max(0, prompt_gap)}
     return list(execute_core(session, _UNSEEN_GOLD, params).scalars())
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import g, redirect, request, url_for
 
-from ...domain import STAFF
+from ...domain import STAFF, Page
 from ...errors import InvalidInput
 from ...models import Project
 from ...rubric import answers_from_form
@@ -25,12 +26,19 @@ from ..db import get_session
 from ..htmx import render
 from . import bp
 
+# Rows a page of the queue shows: at 300k judgments the open list runs to tens of thousands
+# of items, and rendering them all took seconds.
+QUEUE_PAGE = 200
+
 
 @dataclass(frozen=True)
 class QueueContext:
     project: Project
     queue: DisagreementQueue
     rule_text: str
+    open: Page
+    resolved: Page
+    as_of: datetime
 
 
 @bp.get("/projects/<int:project_id>/disagreements")
@@ -39,9 +47,12 @@ def show_disagreements(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     rule_text = request.args.get("rule") or "no-majority"
-    queue = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text)).value
+    figures = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text))
+    queue = figures.value
     session.commit()  # keep the computed figures for the next visitor
-    ctx = QueueContext(project, queue, str(queue.rule))
+    pages = (request.args.get("page", type=int), request.args.get("done", type=int))
+    opened, resolved = Page.of(queue.open, pages[0], QUEUE_PAGE), Page.of(queue.resolved, pages[1], QUEUE_PAGE)
+    ctx = QueueContext(project, queue, str(queue.rule), opened, resolved, figures.computed_at)
     return render("quality/disagreements.html", "quality/_disagreements.html", ctx=ctx)
 
 
