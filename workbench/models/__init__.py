@@ -1,7 +1,8 @@
 """Typed SQLAlchemy 2.0 models (DESIGN.md §3). No Flask, no business rules.
 
 ``core`` holds people, rubrics, projects, items and judgments; ``judges`` holds the LLM
-judges, their runs, verdicts, failed attempts and escalation decisions.
+judges, their runs, verdicts, failed attempts and escalation decisions; ``raters`` what the
+rating page remembers about a rater in a project.
 """
 
 from .core import (
@@ -25,11 +26,13 @@ from .core import (
     utcnow,
 )
 from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
+from .raters import InstructionsSeen
 
 __all__ = [
     "Adjudication",
     "ApiToken",
     "Escalation",
+    "InstructionsSeen",
     "Item",
     "ItemFlag",
     "JSONType",
