@@ -47,6 +47,28 @@ class RateContext:
     broken_reasons: tuple = BROKEN_REASONS
 
 
+# What a missing part of an answer is called beside its question on the rating page.
+_MISSING_PART = {"choice": "choose an answer", "strength": "choose how much better", "A": "rate response A",
+                 "B": "rate response B"}  # fmt: skip
+
+
+def rater_errors(field_errors) -> dict[str, str]:
+    """Validation errors in words for the rating page, by question id: the message sits
+    under the question, so it names no question id."""
+    errors: dict[str, str] = {}
+    for error in field_errors:
+        parts = error.location.strip("/").split("/")
+        qid, missing = parts[0] or "_", parts[-1]
+        required, _, when = error.message.partition(" is required")
+        if required == missing:
+            words = "answer this question" if len(parts) == 1 else _MISSING_PART.get(missing, f"give {missing}")
+            message = f"Please {words}" + (f"; it is required{when}." if when else ".")
+        else:
+            message = error.message[:1].upper() + error.message[1:] + "."
+        errors.setdefault(qid, message)
+    return errors
+
+
 def _context(project: Project, task: RatingTask | None, **extra) -> RateContext:
     session = get_session()
     return RateContext(
@@ -142,7 +164,7 @@ def submit_judgment(project_id: int):
         session.commit()
     except JudgmentInvalid as exc:
         session.rollback()
-        errors = {e.location.strip("/").split("/")[0] or "_": e.message for e in exc.errors}
+        errors = rater_errors(exc.errors)
         ctx = _context(
             project,
             task,
@@ -190,4 +212,5 @@ def response_diff(project_id: int, lease_id: int):
     if len(task.responses) != 2:
         raise NotFound("this item has a single response")
     runs = word_diff(task.responses[0].text, task.responses[1].text)
-    return render_template("judge/_diff.html", runs=runs)
+    # htmx opens it inside the task; without JavaScript it is a page of its own.
+    return render("judge/diff.html", "judge/_diff.html", runs=runs, project_id=project_id)
