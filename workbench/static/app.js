@@ -269,6 +269,16 @@
     }
   }
 
+  // A destructive form asks first (an inline onsubmit would break the page's CSP). Captured
+  // at the document, so a refusal stops htmx from sending it too.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+
   document.addEventListener("DOMContentLoaded", ready);
   document.addEventListener("htmx:afterSettle", ready);
 })();

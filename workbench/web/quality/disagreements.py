@@ -31,6 +31,7 @@ class QueueContext:
     project: Project
     queue: DisagreementQueue
     rule_text: str
+    rule_error: str = ""
 
 
 @bp.get("/projects/<int:project_id>/disagreements")
@@ -39,10 +40,15 @@ def show_disagreements(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     rule_text = request.args.get("rule") or "no-majority"
-    queue = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text)).value
+    try:
+        rule, rule_error = parse_rule(rule_text), ""
+    except InvalidInput as exc:  # the default rule's queue, the form kept, the problem beside it
+        rule, rule_error = parse_rule(None), f"Unknown rule {rule_text!r}: {exc.errors[0].message}."
+    queue = disagreement_figures(session, project, request.args.get("question") or None, rule).value
     session.commit()  # keep the computed figures for the next visitor
-    ctx = QueueContext(project, queue, str(queue.rule))
-    return render("quality/disagreements.html", "quality/_disagreements.html", ctx=ctx)
+    ctx = QueueContext(project, queue, rule_text if rule_error else str(queue.rule), rule_error)
+    status = 422 if rule_error else 200
+    return render("quality/disagreements.html", "quality/_disagreements.html", status=status, ctx=ctx)
 
 
 @dataclass(frozen=True)
