@@ -189,6 +189,48 @@ def test_the_rating_page_passes_axe_in_every_state(browser, live_server, demo, a
         context.close()
 
 
+FOCUS_RING = """() => {
+  const label = document.activeElement.closest('label.opt');
+  const style = label && getComputedStyle(label);
+  return style ? [style.outlineStyle, parseFloat(style.outlineWidth)] : null;
+}"""
+
+
+def test_the_focused_option_shows_a_focus_ring(browser, live_server, demo, app):
+    context, page = _rating_page(browser, live_server, DESKTOP)
+    try:
+        page.locator('input[name="q.helpful.choice"]').first.focus()
+        page.keyboard.press("Tab")  # a keyboard focus, so :focus-visible applies
+        page.keyboard.press("Shift+Tab")
+        style, width = page.evaluate(FOCUS_RING)
+        assert style != "none" and width >= 2
+    finally:
+        context.close()
+
+
+def test_the_rubric_editor_with_errors_passes_axe(browser, live_server, app):
+    from tests.factories import PASSWORD, load_shipped_rubric, make_user
+    from workbench.domain import Role
+
+    with app.extensions["workbench"].sessionmaker() as session:
+        load_shipped_rubric(session, "safety")
+        email = make_user(session, Role.AUTHOR).email
+        session.commit()
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, bypass_csp=True)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        log_in(page, live_server.url, email, PASSWORD)
+        page.goto(live_server("/rubrics/safety/edit"))
+        page.get_by_role("button", name="Start a draft").click()
+        page.locator("#question-0").fill("id: broken\ntype: nonsense")
+        page.get_by_role("button", name="Save draft").click()
+        page.locator("#qbox-0 .field-errors li").first.wait_for()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
 def test_the_rating_page_at_200_percent_zoom(browser, live_server, demo, app):
     # 200% zoom of a 1280 × 900 window: half the CSS pixels, each drawn twice as large.
     zoomed = {"width": DESKTOP["width"] // 2, "height": DESKTOP["height"] // 2}

@@ -118,6 +118,7 @@ def test_retire_and_discard_ask_first(client, auth, app):
         session.commit()
     auth.login_as("author")
     show = client.get("/rubrics/safety").text
+    assert "1 published or retired version</p>" in show
     assert re.search(
         r'<form method="post" action="/rubrics/safety/v/1/retire" class="inline"\s+data-confirm="Retire v1\?', show
     )
@@ -135,3 +136,21 @@ def test_dashboard_progress_bar_fills_with_the_share(client, auth, data):
     # 3 of 4 target judgments (2 items × overlap 2): 75%, drawn as the nearest 5% step.
     assert share == 75.0 and width == 75
     assert ".w75 { width: 75% !important; }" in APP_CSS.read_text()
+
+
+def test_the_rating_page_counts_in_words(client, auth, app):
+    with app.extensions["workbench"].sessionmaker() as session:
+        project = make_project(session, overlap_k=1)
+        for _ in range(2):
+            make_item(session, project)
+        session.commit()
+    auth.login_as("rater")
+    page = client.get(f"/projects/{project.id}/rate").text
+    fields = {
+        n: re.search(rf'name="{n}" value="([^"]*)"', page).group(1)
+        for n in ("csrf_token", "lease_id", "idempotency_key")
+    }
+    answers = {"q.helpful.choice": "tie", "q.harmless.choice": "tie"}
+    client.post(f"/projects/{project.id}/rate", data={**fields, **answers})
+    progress = re.search(r'<div id="progress".*?</div>', client.get(f"/projects/{project.id}/rate").text, re.S).group(0)
+    assert "last 8 h: 1 item," in progress and "1 items" not in progress
