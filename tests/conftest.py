@@ -68,7 +68,9 @@ def session(engine):
 
 
 @pytest.fixture
-def app(database_url, engine, tmp_path):
+def app(database_url, engine, tmp_path, request):
+    """The app on the test database. The instructions step before a rater's first item is
+    off unless the test is marked ``rater_instructions``."""
     from workbench.app import create_app
 
     app = create_app(
@@ -77,6 +79,7 @@ def app(database_url, engine, tmp_path):
             "DATABASE_URL": database_url,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SECRET_KEY": "test-secret-key",
+            "RATER_INSTRUCTIONS": request.node.get_closest_marker("rater_instructions") is not None,
         }
     )
     yield app

@@ -169,9 +169,9 @@ def test_raters_and_leaderboard_commands(runner, cli_db):
 
 def test_raters_honours_threshold_setting(runner, cli_db, monkeypatch):
     _ok(runner, "demo", "--no-serve")
-    assert "alpha rises" in _ok(runner, "raters", "1")
+    assert "higher without these judgments" in _ok(runner, "raters", "1")
     monkeypatch.setenv("WORKBENCH_CALIBRATION_THRESHOLDS", '{"max_delta_alpha": 1.0}')
-    assert "alpha rises" not in _ok(runner, "raters", "1")
+    assert "higher without these judgments" not in _ok(runner, "raters", "1")
     monkeypatch.setenv("WORKBENCH_CALIBRATION_THRESHOLDS", '{"nope": 1}')
     result = runner.invoke(main, ["raters", "1"])
     assert result.exit_code == 1 and "unknown threshold" in result.output

@@ -35,6 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Set it explicitly when several app servers share one database.",
     ),
     Setting("LEASE_MINUTES", 30, "How long an item shown to a rater stays reserved for them."),
+    Setting("UNDO_SECONDS", 30, "How long after a submit a rater may take the judgment back (0: no undo)."),
+    Setting(
+        "RATER_INSTRUCTIONS",
+        True,
+        "Show a rater the project's guidelines and worked examples once, before their first item.",
+    ),
     Setting(
         "CALIBRATION_THRESHOLDS",
         "",

@@ -170,7 +170,7 @@ def test_planted_bad_raters_rank_worst_with_the_right_reasons(planted):
     assert {c.rater for c in results[:4]} == {RANDOM, LEFT, FAST, LENIENT}
     by_rater = {c.rater: c for c in results}
     reasons = {
-        RANDOM: ("gold accuracy", "agrees with others", "alpha rises by"),
+        RANDOM: ("gold accuracy", "agrees with others", "alpha is 0."),
         LEFT: ("always picks left",),
         FAST: ("too fast: 100% under 3 s",),
         LENIENT: ("lenient: +0.",),

@@ -40,6 +40,8 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/projects/<int:project_id>/rate"): {RATER, ADMIN},
     ("POST", "/projects/<int:project_id>/rate"): {RATER, ADMIN},
     ("POST", "/projects/<int:project_id>/skip"): {RATER, ADMIN},
+    ("POST", "/projects/<int:project_id>/undo"): {RATER, ADMIN},
+    ("POST", "/projects/<int:project_id>/instructions"): {RATER, ADMIN},
     ("GET", "/projects/<int:project_id>/leases/<int:lease_id>/diff"): {RATER, ADMIN},
     ("GET", "/projects/<int:project_id>/leaderboard"): {AUTHOR, RESEARCHER, ADMIN},
     ("GET", "/projects/<int:project_id>/judges/alignment"): {AUTHOR, RESEARCHER, ADMIN},

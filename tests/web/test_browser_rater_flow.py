@@ -116,7 +116,7 @@ def test_browser_new_rater_qualifies_rates_by_keyboard_and_sees_gold_feedback(pa
     lease = _lease(page, app)
     _submit(page, _answer_keys(lease, "A"))
     expect(page.locator("#task .feedback")).to_have_count(0)
-    expect(page.locator("#task .notice")).to_have_text("Saved.")
+    expect(page.locator("#flash .notice")).to_have_text("Saved.")
     expect(page.locator("#task .qualification")).to_have_count(0)
 
     # Five live items, keyboard only; the counter moves with each.
@@ -143,7 +143,7 @@ def test_browser_new_rater_qualifies_rates_by_keyboard_and_sees_gold_feedback(pa
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/skip")) as posted:
         page.keyboard.press("2")
     assert posted.value.status == 200
-    expect(page.locator("#task .notice")).to_have_text("Skipped.")
+    expect(page.locator("#flash .notice")).to_have_text("Skipped.")
     expect(done).to_have_text("7")
 
     with _db(app) as session:

@@ -150,7 +150,9 @@ def test_rating_round_trip_with_htmx(client, auth, app, project):
         f"/projects/{project.id}/rate", data={**fields, "q.helpful.choice": "A"}, headers={"HX-Request": "true"}
     )
     assert invalid.status_code == 422
-    assert "strength is required" in invalid.text and "harmless is required" in invalid.text
+    # Beside each question, in words, without naming question ids.
+    assert "Please choose how much better." in invalid.text and "Please answer this question." in invalid.text
+    assert "is required" not in invalid.text
     assert 'value="A" checked' in invalid.text  # what was chosen survives the re-render
     with _db(app) as session:
         assert session.scalar(select(func.count()).select_from(Judgment)) == 0

@@ -107,7 +107,7 @@ def test_author_edits_sees_inline_error_fixes_and_publishes(client, auth, app, r
         data={**form, "action": "publish", "changelog": "Ask for two readings"},
         headers={"HX-Request": "true"},
     )
-    assert done.status_code == 200 and done.headers["HX-Location"].startswith(f"/rubrics/{rubric}")
+    assert done.status_code == 204 and done.headers["HX-Redirect"].startswith(f"/rubrics/{rubric}")
     stored = versions(app)
     assert stored[2][0] == VersionStatus.PUBLISHED and "**twice**" in stored[2][2]["guidelines"]
     assert stored[2][2]["questions"] == stored[1][2]["questions"]
@@ -192,7 +192,7 @@ def test_retire_refusal_is_a_notice_and_htmx_posts_never_redirect(client, auth, 
         response = client.post(path, data={"csrf_token": auth.csrf()}, headers={"HX-Request": "true"})
         assert response.status_code < 300 or response.status_code >= 400, path
         if response.status_code == 204:
-            assert response.headers["HX-Location"].startswith(f"/rubrics/{rubric}")
+            assert response.headers["HX-Redirect"].startswith(f"/rubrics/{rubric}")
 
 
 def test_index_counts_only_what_the_reader_may_see(client, auth, rubric):

@@ -87,4 +87,4 @@ def test_a_required_rationale_comes_back_inline(client, auth, app):
     response = client.post(f"/projects/{project_id}/rate", data={**hidden, **answers}, headers={"HX-Request": "true"})
     assert response.status_code == 422
     error = re.search(r'id="err-rationale"[^>]*>(.*?)</p>', response.text, re.S).group(1)
-    assert "rationale is required when Helpful is at least 3 (much better)" in error
+    assert "Please answer this question; it is required when Helpful is at least 3 (much better)." in error

@@ -2,7 +2,8 @@
 
 ``core`` holds people, rubrics, projects, items and judgments; ``judges`` holds the LLM
 judges, their runs, verdicts, failed attempts and escalation decisions; ``links`` holds the
-one-time invitation and password-reset links.
+one-time invitation and password-reset links; ``membership`` who rates which project;
+``raters`` what the rating page remembers about a rater in a project.
 """
 
 from .core import (
@@ -28,12 +29,14 @@ from .core import (
 from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
 from .links import AccountLink
 from .membership import ProjectMember
+from .raters import InstructionsSeen
 
 __all__ = [
     "AccountLink",
     "Adjudication",
     "ApiToken",
     "Escalation",
+    "InstructionsSeen",
     "Item",
     "ItemFlag",
     "JSONType",

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ..domain import LeasePurpose
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
-from ..models import Item, Judgment, Lease, Project, RepeatJudgment, User, utcnow
+from ..models import Adjudication, Item, Judgment, Lease, Project, RepeatJudgment, SpotCheck, User, utcnow
 from ..rubric import normalize_answers, to_canonical, validate_judgment
 from . import rating_sql as sql
 from .assignment import Rater, item_has_room
@@ -40,6 +40,10 @@ ALREADY_JUDGED = "this item was already judged by you"
 TIME_RAN_OUT = "your time on this item ran out and it went to other raters; here is the next one"
 ORIGINAL_GONE = "the judgment this repeat checks is gone; here is the next item"
 REPEAT_RECORDED = "this repeat was already recorded"
+NOTHING_TO_UNDO = "there is no judgment of yours on this task to undo"
+UNDO_TOO_LATE = "too late to undo: a judgment can be taken back for {seconds} seconds after its submit"
+UNDO_SCORED = "an answer on a check item is scored as it is saved; it cannot be taken back"
+UNDO_USED = "this judgment has already been reviewed, repeated or adjudicated; it cannot be taken back"
 
 
 @dataclass(frozen=True)
@@ -208,5 +212,74 @@ def judgments_for_rater(session: Session, project: Project, rater: User) -> list
                 Judgment.project_id == project.id, Judgment.rater_id == rater.id, Judgment.superseded_by_id.is_(None)
             )
             .order_by(Judgment.submitted_at)
+        )
+    )
+
+
+def undo_judgment(session: Session, rater: Rater, lease_id: int, window: timedelta, now: datetime | None = None) -> int:
+    """Take back the judgment a rater just submitted on ``lease_id``; return the lease id.
+
+    The judgment is deleted, the item's count goes down and the lease opens again with the
+    time it first had, so the same item comes back to the same rater; any other open lease
+    of theirs in the project is released. Refused (``Conflict``) after ``window``, on a gold
+    or qualification item (the answer was scored and its expected answer may have been
+    shown), and once anything that cannot be taken back used it: a spot check, a repeat, a
+    later judgment that replaced it, or an adjudication of the item after the submit.
+    """
+    now = now or utcnow()
+    lease = sql.lease_for_submit(session, lease_id)
+    if lease is None or lease.rater_id != rater.id:
+        raise NotFound(NOT_YOURS)
+    judgment = session.scalar(
+        select(Judgment).where(Judgment.lease_id == lease_id, Judgment.rater_id == rater.id).with_for_update()
+    )
+    if judgment is None or lease.purpose == LeasePurpose.JUDGE:
+        raise NotFound(NOTHING_TO_UNDO)
+    if lease.purpose != LeasePurpose.LIVE:
+        raise Conflict(UNDO_SCORED)
+    if now - judgment.submitted_at > window:
+        raise Conflict(UNDO_TOO_LATE.format(seconds=int(window.total_seconds())))
+    if _judgment_used(session, judgment):
+        raise Conflict(UNDO_USED)
+    session.execute(delete(Judgment).where(Judgment.id == judgment.id))
+    session.execute(update(Item).where(Item.id == judgment.item_id).values(n_judgments=Item.n_judgments - 1))
+    session.execute(
+        update(Lease)
+        .where(
+            Lease.project_id == lease.project_id,
+            Lease.rater_id == rater.id,
+            Lease.id != lease_id,
+            Lease.completed_at.is_(None),
+            Lease.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    session.execute(
+        update(Lease)
+        .where(Lease.id == lease_id)
+        .values(completed_at=None, expires_at=now + (lease.expires_at - lease.issued_at))
+    )
+    session.expunge(judgment)
+    _expire_loaded(session, Item, judgment.item_id, "n_judgments")
+    _expire_loaded(session, Lease, lease_id, "completed_at")
+    return lease_id
+
+
+def _judgment_used(session: Session, judgment: Judgment) -> bool:
+    """Whether something that cannot be taken back already rests on this judgment."""
+    if judgment.superseded_by_id is not None:
+        return True
+    return bool(
+        session.scalar(
+            select(
+                or_(
+                    exists().where(SpotCheck.judgment_id == judgment.id),
+                    exists().where(RepeatJudgment.original_id == judgment.id),
+                    exists().where(Judgment.superseded_by_id == judgment.id),
+                    exists().where(
+                        Adjudication.item_id == judgment.item_id, Adjudication.created_at >= judgment.submitted_at
+                    ),
+                )
+            )
         )
     )

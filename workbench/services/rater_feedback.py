@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Adjudication, Judgment, Project, RubricVersion, SpotCheck, User
-from ..rubric.questions import Questions
+from ..rubric.questions import Questions, is_swapped
 from .adjudication import prompt_text
 
 
@@ -39,6 +39,22 @@ class FeedbackEntry:
     agreed: bool | None
     note: str
     guideline: GuidelinePassage | None
+    # How to read A and B in the note: an adjudicator writes in the item's own order, which
+    # is not what a rater who saw the sides swapped called them.
+    note_terms: str = ""
+
+
+SIDES_SWAPPED = (
+    "In this note A and B are the item's own order: its A is the response you saw on the right (your B), "
+    "its B the one on the left (your A)."
+)
+SIDES_AS_SEEN = "In this note A and B are the responses as you saw them: A on the left, B on the right."
+
+
+def note_terms(note: str, display_order) -> str:
+    if not note or len(display_order or []) != 2:
+        return ""
+    return SIDES_SWAPPED if is_swapped(display_order) else SIDES_AS_SEEN
 
 
 def _paragraphs(markdown: str) -> list[str]:
@@ -92,6 +108,7 @@ def rater_feedback(session: Session, project: Project, rater: User) -> list[Feed
                 agreed=agreed,
                 note=adjudication.note,
                 guideline=guideline_passage(adjudication.rubric_version, question.id),
+                note_terms=note_terms(adjudication.note, judgment.display_order),
             )
         )
     checks = session.scalars(

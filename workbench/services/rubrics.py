@@ -56,7 +56,7 @@ def load_rubric(
 def get_rubric(session: Session, slug: str) -> Rubric:
     rubric = session.scalar(select(Rubric).where(Rubric.slug == slug))
     if rubric is None:
-        raise NotFound(f"no rubric {slug!r}; load it with `workbench rubrics load`")
+        raise NotFound(f"no rubric {slug!r}")
     return rubric
 
 

@@ -96,7 +96,8 @@ def judge_rater(f: dict, n: dict, t: Thresholds) -> tuple[tuple[str, ...], float
         None if delta is None else max(delta, 0.0),
         t.max_delta_alpha,
         n["answered"],
-        lambda: f"alpha rises by {delta:+.3f} without this rater",
+        # Read by researchers and by the rater on "My figures": no "this rater".
+        lambda: f"alpha is {delta:.3f} higher without these judgments",
     )
     lean = f["leniency"]
     lean_limit = leniency_limit(t, n.get("scale_range"))

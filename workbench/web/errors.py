@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -32,7 +32,20 @@ def handle_http_error(exc: HTTPException):
         if allow:
             response.headers["Allow"] = allow
         return response
-    return _page(exc.code or 500, exc.name, exc.description or "")
+    return _page(exc.code or 500, exc.name, _in_words(exc))
+
+
+def _in_words(exc: HTTPException) -> str:
+    """Our own words for the errors people meet, instead of the server's generic text."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description  # a message the view gave
+    if exc.code == 403:
+        user = getattr(g, "user", None)
+        role = f" ({user.role.value})" if user is not None else ""
+        return f"Your account{role} cannot open this page. If you need it, ask an admin of this workbench."
+    if exc.code == 404:
+        return "There is no page at this address. It may have moved, or the link may be mistyped."
+    return exc.description or ""
 
 
 DATABASE_DOWN = "The database is not answering. Nothing was saved; try again in a moment."

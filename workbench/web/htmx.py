@@ -3,8 +3,10 @@
 ``render`` returns the partial for a plain htmx request and the full page otherwise
 (a boosted request or a history-restore miss wants the page), and always sets
 ``Vary: HX-Request`` so caches keep the two apart. ``hx_redirect`` sends the browser on
-after a POST: a 303 for a plain form, ``HX-Location`` for htmx (which drops HX-* headers on
-a 3xx and would swap the whole next page into the target).
+after a POST: a 303 for a plain form, ``HX-Redirect`` for htmx (which drops HX-* headers on
+a 3xx and would swap the whole next page into the target). Not ``HX-Location``: htmx fetches
+that target as an htmx request, gets the partial and swaps it into the body, leaving a page
+without its top bar.
 """
 
 from __future__ import annotations
@@ -29,12 +31,11 @@ def render(page: str, partial: str, status: int = 200, oob: tuple[str, ...] = ()
     return response
 
 
-def hx_redirect(target: str, response: Response | None = None) -> Response:
-    """Send the browser to ``target``: 303 See Other for a plain request; for htmx, ``response``
-    (default: an empty 204) with ``HX-Location``, so htmx fetches the target and pushes its URL."""
+def hx_redirect(target: str) -> Response:
+    """Send the browser to ``target``: 303 See Other for a plain request; for htmx, an empty
+    204 with ``HX-Redirect``, so the browser loads the target as a whole page."""
     if not is_htmx():
         return redirect(target, 303)
-    if response is None:
-        response = make_response("", 204)
-    response.headers["HX-Location"] = target
+    response = make_response("", 204)
+    response.headers["HX-Redirect"] = target
     return response

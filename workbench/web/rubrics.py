@@ -168,12 +168,7 @@ def save_draft(slug: str):
             EditorPage(rubric, draft, form, changelog, "Not saved: fix the marked fields.", preview), status=422
         )
     if publishing:
-        target = url_for("rubrics.show_rubric", slug=slug, notice=f"Published v{version.number}.")
-        # htmx swaps in the saved editor (a notice) and then follows HX-Location.
-        saved = EditorPage(rubric, draft, form_from_document(draft.document), notice="Published.")
-        return hx_redirect(
-            target, render("rubrics/edit.html", "rubrics/_editor.html", ctx=saved) if is_htmx() else None
-        )
+        return hx_redirect(url_for("rubrics.show_rubric", slug=slug, notice=f"Published v{version.number}."))
     if not is_htmx():
         return redirect(url_for("rubrics.edit_draft", slug=slug), 303)
     return _editor(

@@ -39,6 +39,7 @@ class QueueContext:
     open: Page
     resolved: Page
     as_of: datetime
+    rule_error: str = ""
 
 
 @bp.get("/projects/<int:project_id>/disagreements")
@@ -47,13 +48,19 @@ def show_disagreements(project_id: int):
     session = get_session()
     project = get_project(session, project_id)
     rule_text = request.args.get("rule") or "no-majority"
-    figures = disagreement_figures(session, project, request.args.get("question") or None, parse_rule(rule_text))
+    try:
+        rule, rule_error = parse_rule(rule_text), ""
+    except InvalidInput as exc:  # the default rule's queue, the form kept, the problem beside it
+        rule, rule_error = parse_rule(None), f"Unknown rule {rule_text!r}: {exc.errors[0].message}."
+    figures = disagreement_figures(session, project, request.args.get("question") or None, rule)
     queue = figures.value
     session.commit()  # keep the computed figures for the next visitor
     pages = (request.args.get("page", type=int), request.args.get("done", type=int))
     opened, resolved = Page.of(queue.open, pages[0], QUEUE_PAGE), Page.of(queue.resolved, pages[1], QUEUE_PAGE)
-    ctx = QueueContext(project, queue, str(queue.rule), opened, resolved, figures.computed_at)
-    return render("quality/disagreements.html", "quality/_disagreements.html", ctx=ctx)
+    shown_rule = rule_text if rule_error else str(queue.rule)
+    ctx = QueueContext(project, queue, shown_rule, opened, resolved, figures.computed_at, rule_error)
+    status = 422 if rule_error else 200
+    return render("quality/disagreements.html", "quality/_disagreements.html", status=status, ctx=ctx)
 
 
 @dataclass(frozen=True)
