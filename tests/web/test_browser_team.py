@@ -3,9 +3,9 @@
 On a fresh database whose only account is an admin made by ``workbench users create``,
 everything else happens in Chromium: the admin creates a project from a shipped rubric,
 uploads a bad item file (the line and field are shown, nothing is imported), then a good
-one, and creates two raters and a researcher; each rater rates every item by keyboard;
-the researcher sees the agreement on the dashboard and downloads the export zip; the admin
-deactivates a rater, whose open session ends at its next request.
+one, and creates two raters and a researcher; each rater reads the instructions and rates
+every item by keyboard; the researcher sees the agreement on the dashboard and downloads
+the export zip; the admin deactivates a rater, whose open session ends at its next request.
 """
 
 from __future__ import annotations
@@ -91,9 +91,7 @@ def _create_user(admin, email: str, role: str) -> str:
 def _rate_everything(page, server, email: str, project_name: str) -> int:
     log_in(page, server.url, email, PASSWORD)
     page.get_by_role("row", name=project_name).get_by_role("link", name="Rate").click()
-    start = page.get_by_role("button", name="Start rating")
-    if start.count():
-        start.click()
+    page.get_by_role("button", name="Start rating").click()  # the instructions come first
     rated = 0
     while page.locator("#task form.judgment").count():
         before = page.locator("#task form.judgment input[name=lease_id]").input_value()

@@ -103,9 +103,10 @@ class ParquetWriter:
 
     Row groups are written on one background thread, at most one in flight: pyarrow
     encodes and compresses without the GIL, so the next group is read from the database
-    meanwhile. Measured on the 1M-preference benchmark (``bench_io.py``): 6.5 s against
-    7.4 s writing in the calling thread, the same bytes, peak RSS unchanged; without it the
-    export was slower than the threaded reader it replaced.
+    meanwhile. Measured on the 1M-preference benchmark (``bench_io.py``, 2026-12-05, quiet
+    machine): median 8.3 s against 9.4 s writing in the calling thread, the same bytes, peak
+    RSS unchanged; without it the export was slower than the threaded reader it replaced
+    (median 8.5 s in the same run; docs/benchmarks.md).
     """
 
     def __init__(self, path: Path, tmp: Path, schema: pa.Schema, batch_rows: int = PARQUET_BATCH_ROWS):
