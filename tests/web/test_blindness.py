@@ -217,6 +217,7 @@ def test_a_crawl_of_every_rater_page_after_adjudication_spot_checks_and_feedback
             "slug": ["pairwise-helpful-harmless"],
             "number": [1],
             "version_id": [v.id for v in session.query(RubricVersion)],
+            "secret": ["no-such-link"],
         }
     assert "Adjudged." in client.get(f"/projects/{project_id}/feedback").text  # the feedback is there to crawl
     for rule in _rater_get_routes(app):

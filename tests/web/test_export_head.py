@@ -32,8 +32,8 @@ def no_export(monkeypatch):
         calls.append(args)
         raise AssertionError("HEAD ran the export")
 
-    monkeypatch.setattr(exports, "export_preferences", refuse)
-    monkeypatch.setattr(research_api, "export_preferences", refuse)
+    monkeypatch.setattr(exports, "export_dataset", refuse)
+    monkeypatch.setattr(research_api, "export_dataset", refuse)
     return calls
 
 

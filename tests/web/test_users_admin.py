@@ -191,13 +191,13 @@ def test_an_admin_cannot_deactivate_themselves(app, auth, client):
     assert client.get("/admin/users").status_code == 200
 
 
-def test_an_htmx_post_gets_hx_location_not_a_redirect(app, auth, client):
+def test_an_htmx_post_gets_hx_redirect_not_a_redirect(app, auth, client):
     rater = auth.create("rater")
     auth.login_as("admin")
     response = client.post(
         f"/admin/users/{rater.id}/deactivate", headers={"HX-Request": "true", "X-CSRF-Token": auth.csrf()}
     )
-    assert response.status_code == 204 and response.headers["HX-Location"] == f"/admin/users/{rater.id}"
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == f"/admin/users/{rater.id}"
 
 
 def test_a_reset_link_ends_the_old_password(app, auth, client):

@@ -21,7 +21,6 @@ from .core import (
     Rubric,
     RubricVersion,
     SpotCheck,
-    StatCache,
     User,
     UTCDateTime,
     utcnow,
@@ -30,6 +29,7 @@ from .judges import Escalation, Judge, JudgeAttempt, JudgeRun, JudgeVerdict
 from .links import AccountLink
 from .membership import ProjectMember
 from .raters import InstructionsSeen
+from .stat_cache import StatCache
 
 __all__ = [
     "AccountLink",

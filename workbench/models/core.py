@@ -14,7 +14,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -385,19 +384,3 @@ class SpotCheck(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     judgment: Mapped[Judgment] = relationship()
-
-
-class StatCache(Base):
-    """A project's statistics as last computed, shared by every worker and host.
-
-    ``state`` fingerprints what the figures were computed from (``services.stat_cache``);
-    ``payload`` is the pickled result. Only the application writes it.
-    """
-
-    __tablename__ = "stat_cache"
-
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(String(200))
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
