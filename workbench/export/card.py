@@ -43,24 +43,23 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
-    """The dataset card for an export, from its manifest."""
-    files = sorted(manifest["files"])
+def _heading(manifest: dict[str, Any], files: list[str], default_file: str, tag: str, title: str) -> list[str]:
+    """Front matter pointing at the data (Parquet first), the title, provenance and shape."""
     config_files = [name for name in files if name.endswith(".parquet")] or files
-    lines = [
+    return [
         "---",
         "configs:",
         "- config_name: default",
         "  data_files:",
         "  - split: train",
-        f"    path: {config_files[0] if config_files else 'preferences.jsonl'}",
+        f"    path: {config_files[0] if config_files else default_file}",
         "tags:",
-        "- preference",
+        f"- {tag}",
         "- rlhf",
         "- workbench",
         "---",
         "",
-        f"# Preferences from project {manifest['project']}",
+        f"# {title} from project {manifest['project']}",
         "",
         (
             f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
@@ -71,6 +70,23 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
         "",
         f"- shape: `{manifest['shape']}` ({'chat messages' if manifest['conversational'] else 'plain text'})",
         f"- columns: {', '.join(f'`{c}`' for c in manifest['columns'])}",
+    ]
+
+
+def _files(manifest: dict[str, Any], files: list[str], manifest_sha256: str) -> list[str]:
+    """The files table with each file's hash, then the manifest's own hash."""
+    lines = ["", "## Files", "", "| file | rows | bytes | sha256 |", "|---|---|---|---|"]
+    for name in files:
+        entry = manifest["files"][name]
+        lines.append(f"| `{name}` | {entry['rows']} | {entry['bytes']} | `{entry['sha256']}` |")
+    return [*lines, "", f"`manifest.json` sha256: `{manifest_sha256}`.", ""]
+
+
+def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
+    """The dataset card for an export, from its manifest."""
+    files = sorted(manifest["files"])
+    lines = _heading(manifest, files, "preferences.jsonl", "preference", "Preferences")
+    lines += [
         f"- aggregation: `{manifest['aggregation']['method']}`; margin = {manifest['aggregation']['margin']}",
         f"- ties: {manifest['aggregation']['ties']}",
         "- orientation: canonical (A is the item's first response, whatever side raters saw it on)",
@@ -112,14 +128,8 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
             f"| {v['number']} | `{v['sha256'][:12]}` | {v['question_id'] or '—'} | {v['counts']['exported']} "
             f"| {_fmt(alpha.get('value'))} | {ci} |"
         )
-    lines += ["", "## Files", "", "| file | rows | bytes | sha256 |", "|---|---|---|---|"]
-    for name in files:
-        entry = manifest["files"][name]
-        lines.append(f"| `{name}` | {entry['rows']} | {entry['bytes']} | `{entry['sha256']}` |")
+    lines += _files(manifest, files, manifest_sha256)
     lines += [
-        "",
-        f"`manifest.json` sha256: `{manifest_sha256}`.",
-        "",
         "Gold and honeypot items are "
         + ("included." if manifest["filters"].get("include_gold") else "left out.")
         + " Rater ids, where present, are pseudonyms stable within the project.",
@@ -131,33 +141,9 @@ def dataset_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
 def ratings_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
     """The dataset card for a rating export (single-response project), from its manifest."""
     files = sorted(manifest["files"])
-    config_files = [name for name in files if name.endswith(".parquet")] or files
-    shape = manifest["shape"]
-    tags = {"binarized": "preference", "kto": "kto", "reward": "reward-model", "sft": "sft"}[shape]
-    lines = [
-        "---",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
-        "  - split: train",
-        f"    path: {config_files[0] if config_files else f'{shape}.jsonl'}",
-        "tags:",
-        f"- {tags}",
-        "- rlhf",
-        "- workbench",
-        "---",
-        "",
-        f"# Rated responses from project {manifest['project']}",
-        "",
-        (
-            f"Exported by workbench {manifest['workbench_version']} (format `{manifest['format']}`). "
-            f"Rubric `{manifest['rubric']['slug']}`, question `{manifest['question_id']}`."
-        ),
-        "",
-        "## Shape",
-        "",
-        f"- shape: `{shape}` ({'chat messages' if manifest['conversational'] else 'plain text'})",
-        f"- columns: {', '.join(f'`{c}`' for c in manifest['columns'])}",
+    tag = {"binarized": "preference", "kto": "kto", "reward": "reward-model", "sft": "sft"}[manifest["shape"]]
+    lines = _heading(manifest, files, f"{manifest['shape']}.jsonl", tag, "Rated responses")
+    lines += [
         f"- rating: {manifest['rating']}; {manifest['spread']}",
         f"- groups: {manifest['grouping']}",
     ]
@@ -169,14 +155,8 @@ def ratings_card(manifest: dict[str, Any], manifest_sha256: str) -> str:
     lines += ["", "## Rubric versions", "", "| version | sha256 | question | rows |", "|---|---|---|---|"]
     for v in manifest["rubric"]["versions"]:
         lines.append(f"| {v['number']} | `{v['sha256'][:12]}` | {v['question_id'] or '—'} | {v['counts']['rows']} |")
-    lines += ["", "## Files", "", "| file | rows | bytes | sha256 |", "|---|---|---|---|"]
-    for name in files:
-        entry = manifest["files"][name]
-        lines.append(f"| `{name}` | {entry['rows']} | {entry['bytes']} | `{entry['sha256']}` |")
+    lines += _files(manifest, files, manifest_sha256)
     lines += [
-        "",
-        f"`manifest.json` sha256: `{manifest_sha256}`.",
-        "",
         "Gold and honeypot items are " + ("included." if manifest["filters"].get("include_gold") else "left out."),
         "",
     ]
