@@ -265,7 +265,11 @@
       }) || invalid));
       var task = document.getElementById("task");
       if (fix) { fix.focus(); }
-      else if (task && !document.activeElement.matches("textarea")) { task.focus({ preventScroll: true }); }
+      // Keys pressed between the swap and the settle have already put the focus on an
+      // answer of the new form: leave it there, or the Enter that follows would miss.
+      else if (task && !document.activeElement.matches("textarea") && !form.contains(document.activeElement)) {
+        task.focus({ preventScroll: true });
+      }
     }
   }
 
