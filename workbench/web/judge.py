@@ -132,14 +132,20 @@ def start_rating(project_id: int):
     return redirect(url_for("judge.show_task", project_id=project.id), 303)
 
 
+def _form_lease(missing: str = "the form named no task; reload the page") -> int:
+    """The lease a rating form posts about, or a 404 that says what to do."""
+    lease_id = request.form.get("lease_id", type=int)
+    if lease_id is None:
+        raise NotFound(missing)
+    return lease_id
+
+
 @bp.post("/projects/<int:project_id>/undo")
 @requires(*RATERS)
 def undo_submit(project_id: int):
     session = get_session()
     project = visible_project(session, project_id, g.user)
-    lease_id = request.form.get("lease_id", type=int)
-    if lease_id is None:
-        raise NotFound("the form named no judgment to undo; reload the page")
+    lease_id = _form_lease("the form named no judgment to undo; reload the page")
     try:
         undo_judgment(session, g.user, lease_id, _undo_window())
         session.commit()
@@ -154,9 +160,7 @@ def undo_submit(project_id: int):
 def submit_judgment(project_id: int):
     session = get_session()
     project = visible_project(session, project_id, g.user)
-    lease_id = request.form.get("lease_id", type=int)
-    if lease_id is None:
-        raise NotFound("the form named no task; reload the page")
+    lease_id = _form_lease()
     task = task_for_lease(session, g.user, lease_id)
     answers = answers_from_form(task.rubric_document, request.form.to_dict(flat=False))
     notice, feedback, undo_lease = "Saved.", None, lease_id
@@ -190,9 +194,7 @@ def submit_judgment(project_id: int):
 def skip_item(project_id: int):
     session = get_session()
     project = visible_project(session, project_id, g.user)
-    lease_id = request.form.get("lease_id", type=int)
-    if lease_id is None:
-        raise NotFound("the form named no task; reload the page")
+    lease_id = _form_lease()
     kind = FlagKind.BROKEN if request.form.get("kind") == FlagKind.BROKEN.value else FlagKind.SKIP
     reasons = dict(SKIP_REASONS + BROKEN_REASONS)
     reason = request.form.get("reason", "")
