@@ -61,8 +61,10 @@ def json_depth_exceeds(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     recursion (strings are skipped, escapes included).
     """
     if isinstance(text, bytes):
+        if text.count(b"[") + text.count(b"{") <= limit:
+            return False
         text = text.decode("utf-8", "replace")
-    if text.count("[") + text.count("{") <= limit:
+    elif text.count("[") + text.count("{") <= limit:
         return False
     depth = 0
     in_string = False

@@ -14,6 +14,9 @@ from werkzeug.routing import IntegerConverter
 
 from ..textsafety import MAX_JSON_DEPTH, json_depth_exceeds, text_problem, unsafe_value
 
+# Bodies Werkzeug parses into ``request.form`` (any other body leaves it empty).
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
 # The largest id any backend stores in an INTEGER primary key (PostgreSQL's int4).
 MAX_ID = 2**31 - 1
 
@@ -31,24 +34,28 @@ def _refuse(field: str, problem: str) -> None:
 
 
 def _check_request() -> None:
-    for name, value in request.view_args.items() if request.view_args else ():
+    req = request._get_current_object()  # one proxy lookup: this runs on every request
+    for name, value in req.view_args.items() if req.view_args else ():
         if isinstance(value, str) and (problem := text_problem(value)):
             _refuse(f"path segment {name}", problem)
-    if problem := text_problem(request.path):
+    if problem := text_problem(req.path):
         _refuse("path", problem)
-    for name, value in request.args.items(multi=True):
+    for name, value in req.args.items(multi=True):
         if problem := text_problem(name) or text_problem(value):
             _refuse(name, problem)
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if req.method in ("GET", "HEAD", "OPTIONS"):
         return
-    for name, value in request.form.items(multi=True):
-        if problem := text_problem(name) or text_problem(value):
-            _refuse(name, problem)
-    if request.is_json:
-        body = request.get_data(cache=True)
+    if req.mimetype in _FORM_TYPES:
+        for name, value in req.form.items(multi=True):
+            if problem := text_problem(name) or text_problem(value):
+                _refuse(name, problem)
+    elif req.is_json:
+        body = req.get_data(cache=True)
         if json_depth_exceeds(body):
             abort(400, description=f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.")
-        data = request.get_json(silent=True)
+        if b"\\u" not in body and b"\x00" not in body:
+            return  # NUL and lone surrogates only reach a parsed value through an escape (or a raw NUL)
+        data = req.get_json(silent=True)
         if data is not None and (found := unsafe_value(data)):
             _refuse(*found)
 
