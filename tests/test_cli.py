@@ -122,8 +122,8 @@ def test_full_cli_flow(runner, cli_db, tmp_path):
         {"id": "b", "prompt": [{"role": "user", "content": "2+2?"}], "responses": [{"text": "4"}, {"text": "5"}]},
     ]
     good.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    assert "imported 2 item(s); 0 already present" in _ok(runner, "import", "p1", str(good))
-    assert "imported 0 item(s); 2 already present" in _ok(runner, "import", "p1", str(good))
+    assert "imported 2 items; 0 already present" in _ok(runner, "import", "p1", str(good))
+    assert "imported 0 items; 2 already present" in _ok(runner, "import", "p1", str(good))
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "c", "prompt": "x", "responses": [{"text": "only one"}]}) + "\n{not json\n")

@@ -32,10 +32,10 @@ def test_llmbar_through_the_cli(runner, cli_db, reference_data, tmp_path):
     _ok(runner, "projects", "create", "bar", "--rubric", ONE_QUESTION["slug"])
     data = reference_data / "preferences" / "llmbar" / "LLMBar_Natural.dataset.json"
     pairs = json.loads(data.read_text(encoding="utf-8"))
-    assert "imported 100 item(s)" in _ok(runner, "import", "bar", data, "--format", "llmbar")
+    assert "imported 100 items" in _ok(runner, "import", "bar", data, "--format", "llmbar")
     out = _ok(runner, "import-judgments", "bar", data, "--format", "llmbar")
-    assert "imported 100 judgment(s)" in out and "1 new external rater(s)" in out
-    assert "0 judgment(s); 100 already present" in _ok(runner, "import-judgments", "bar", data, "--format", "llmbar")
+    assert "imported 100 judgments" in out and "1 new external rater" in out
+    assert "0 judgments; 100 already present" in _ok(runner, "import-judgments", "bar", data, "--format", "llmbar")
 
     target = tmp_path / "out"
     summary = json.loads(_ok(runner, "export", "bar", "--out", target, "--alpha-resamples", "10"))
@@ -65,8 +65,8 @@ def test_skip_invalid_writes_a_report(runner, cli_db, tmp_path):
     result = runner.invoke(main, ["import", "p", str(items)])
     assert result.exit_code == 1 and "line 3: responses" in result.output and "nothing was imported" in result.output
     out = _ok(runner, "import", "p", items, "--skip-invalid", "--no-progress")
-    assert "imported 1 item(s)" in out and "skipped 1 row(s)" in out
+    assert "imported 1 item" in out and "skipped 1 row" in out
     report = [json.loads(line) for line in (tmp_path / "items.csv.rejected.jsonl").read_text().splitlines()]
     assert report == [
-        {"line": 3, "field": "responses", "message": "this project needs 2 response(s) per item, the row has 1"}
+        {"line": 3, "field": "responses", "message": "this project needs 2 responses per item, the row has 1"}
     ]

@@ -27,11 +27,11 @@ def test_members_and_archive(runner, cli_db):
     _ok(runner, "rubrics", "load", "rubrics/pairwise-helpful-harmless.yaml")
     _ok(runner, "projects", "create", "p1", "--rubric", "pairwise-helpful-harmless")
 
-    assert _ok(runner, "projects", "members", "p1") == "p1: open to every rater; 0 member(s)\n"
+    assert _ok(runner, "projects", "members", "p1") == "p1: open to every rater; 0 members\n"
     out = _ok(runner, "projects", "members", "p1", "--add", "a@example.org", "--add", "b@example.org", "--members-only")
-    assert out == "p1: members only; 2 member(s)\n  a@example.org\n  b@example.org\n"
+    assert out == "p1: members only; 2 members\n  a@example.org\n  b@example.org\n"
     out = _ok(runner, "projects", "members", "p1", "--remove", "b@example.org", "--open")
-    assert out == "p1: open to every rater; 1 member(s)\n  a@example.org\n"
+    assert out == "p1: open to every rater; 1 member\n  a@example.org\n"
 
     refused = runner.invoke(main, ["projects", "members", "p1", "--add", "nobody@example.org"])
     assert refused.exit_code == 1

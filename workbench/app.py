@@ -45,6 +45,7 @@ from .web import (
 )
 from .web import db as web_db
 from .web import judge_alignment as alignment_page
+from .words import counted
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -108,6 +109,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["roles"] = SimpleNamespace(
         EVERYONE=EVERYONE, RATERS=RATERS, AUTHORS=AUTHORS, RESEARCHERS=RESEARCHERS, STAFF=STAFF, ADMINS=ADMINS
     )
+    app.jinja_env.filters["counted"] = counted  # {{ n|counted("item") }}: "1 item", "3 items"
     app.jinja_env.filters["questions"] = Questions.of  # a rubric document's typed questions
     app.after_request(_security_headers)
     return app

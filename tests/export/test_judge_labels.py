@@ -197,7 +197,7 @@ def test_export_page_counts_judge_rows(app, client, auth):
     count = client.get(
         f"/projects/{project_id}/export/count", query_string={"labels": "both"}, headers={"HX-Request": "true"}
     )
-    assert count.status_code == 200 and "<strong>2</strong> row(s) from 2 item(s) labelled by the judge" in count.text
+    assert count.status_code == 200 and "<strong>2 rows</strong> from 2 items labelled by the judge" in count.text
     bad = client.get(
         f"/projects/{project_id}/export/count",
         query_string={"labels": "both", "judge": "nobody"},

@@ -144,7 +144,7 @@ def test_cli_escalate_and_alignment(runner, cli_db):
             "0.1",
         ],
     )
-    assert "threshold 0.501" in text.output and "accepted 2 item(s), escalated 3" in text.output
+    assert "threshold 0.501" in text.output and "accepted 2 items, escalated 3" in text.output
 
     result = runner.invoke(
         main, ["judge", "alignment", "escalation project", "--judge", "gpt-judge", "--bootstrap", "100", "--json"]

@@ -146,7 +146,7 @@ def test_wrong_response_count_for_single_project(session):
         import_items(session, project, lines({"id": "x", "prompt": "p", "responses": [{"text": "a"}, {"text": "b"}]}))
     session.rollback()
     assert locations(info.value) == ["line 1: responses"]
-    assert "1 response(s)" in info.value.errors[0].message
+    assert "1 response per item" in info.value.errors[0].message
     assert counts(session) == (0, 0)
 
 
@@ -165,7 +165,7 @@ def test_every_bad_line_is_listed(session, pairwise):
     session.rollback()
     assert locations(info.value) == ["line 2", "line 4: responses/1", "line 5: id", "line 7: responses"]
     assert "line 1" in info.value.errors[2].message  # where the id first appeared
-    assert info.value.summary.startswith("4 problem(s)")
+    assert info.value.summary.startswith("4 problems in ")
     assert counts(session) == (0, 0)
 
 

@@ -101,7 +101,7 @@ def test_cli_writes_by_extension(session, project, database_url, monkeypatch, tm
 
     target = tmp_path / "labels.parquet"
     result = runner.invoke(main, ["labels", "safe", "--aggregate", "dawid_skene", "--out", str(target)])
-    assert result.exit_code == 0 and "4 item label(s)" in result.output
+    assert result.exit_code == 0 and "4 item labels" in result.output
     table = pq.read_table(target).to_pylist()
     assert [r["item_id"] for r in table] == ["i1", "i2", "i3", "i4"] and all(r["posterior"] for r in table)
 

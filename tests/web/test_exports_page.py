@@ -34,11 +34,11 @@ def test_page_and_live_count(client, auth, project_id):
     auth.login_as("researcher")
     page = client.get(f"/projects/{project_id}/export")
     assert page.status_code == 200 and "<html" in page.text and 'id="export-form"' in page.text
-    assert "<strong>2</strong> row(s)" in page.text and "HX-Request" in page.headers["Vary"]
+    assert "<strong>2 rows</strong>" in page.text and "HX-Request" in page.headers["Vary"]
     count = client.get(
         f"/projects/{project_id}/export/count", query_string={"ties": "keep"}, headers={"HX-Request": "true"}
     )
-    assert count.status_code == 200 and "<html" not in count.text and "<strong>3</strong> row(s)" in count.text
+    assert count.status_code == 200 and "<html" not in count.text and "<strong>3 rows</strong>" in count.text
     assert "HX-Request" in count.headers["Vary"]
     bad = client.get(
         f"/projects/{project_id}/export/count", query_string={"min_agreement": "2"}, headers={"HX-Request": "true"}
@@ -57,7 +57,7 @@ def test_the_live_count_writes_no_export(client, auth, project_id, monkeypatch):
     count = client.get(
         f"/projects/{project_id}/export/count", query_string={"ties": "split"}, headers={"HX-Request": "true"}
     )
-    assert count.status_code == 200 and "<strong>4</strong> row(s) from 3 of 3 rated unit(s)" in count.text
+    assert count.status_code == 200 and "<strong>4 rows</strong> from 3 of 3 rated units" in count.text
 
 
 def test_download_is_a_deterministic_zip(client, auth, project_id):
@@ -99,14 +99,14 @@ def test_single_projects_offer_the_rating_shapes(client, auth, single_id):
     page = client.get(f"/projects/{single_id}/export")
     assert page.status_code == 200 and 'name="pairs"' in page.text and 'name="threshold"' in page.text
     assert 'value="binarized"' in page.text and 'value="conversational"' not in page.text
-    assert "<strong>1</strong> row(s) from 3 rated response(s)" in page.text
+    assert "<strong>1 row</strong> from 3 rated responses" in page.text
     for gap, rows in (("1.5", 3), ("1.6", 1)):  # gaps: a-b 3, a-c 1.5, c-b 1.5
         count = client.get(
             f"/projects/{single_id}/export/count",
             query_string={"pairs": "all", "min_gap": gap},
             headers={"HX-Request": "true"},
         )
-        assert count.status_code == 200 and f"<strong>{rows}</strong> row(s)" in count.text
+        assert count.status_code == 200 and f"<strong>{rows} row{'' if rows == 1 else 's'}</strong>" in count.text
     needs = client.get(
         f"/projects/{single_id}/export/count", query_string={"shape": "kto"}, headers={"HX-Request": "true"}
     )

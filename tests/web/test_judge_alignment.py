@@ -33,7 +33,7 @@ def test_page_shows_figures_chart_and_escalation(client, auth, project_id):
     assert "60 items (1 without a majority left out)" in page
     assert '<td class="num">40</td><td class="num">20</td>' in page  # confusion row A
     assert 'id="reliability-1"' in page and "<svg" in page and "<rect" in page
-    assert "<strong>2</strong> item(s) accepted" in page and "<strong>3</strong> escalated" in page
+    assert "2 items accepted" in page and "<strong>3</strong> escalated" in page
     assert "threshold 0.501" in page
     # Flags: kappa is 0 (people always said A); alpha needs 10 units two people rated (there is 1).
     assert "kappa 0.00 &lt; 0.4" in page and "alpha falls" not in page

@@ -180,7 +180,7 @@ def test_honeypots(app, client, auth, admin):
         session.commit()
     path = f"/admin/projects/{pairwise.id}/honeypots"
     assert client.post(path, data={"count": "3", "csrf_token": auth.csrf()}).status_code == 303
-    assert "Added 3 honeypot(s); 0 already present." in client.get(f"/admin/projects/{pairwise.id}").text
+    assert "Added 3 honeypots; 0 already present." in client.get(f"/admin/projects/{pairwise.id}").text
     refused = client.post(path, data={"count": "many", "csrf_token": auth.csrf()})
     assert refused.status_code == 422 and _summary(refused) == ["Honeypots to add: give a whole number, not 'many'"]
     assert 'id="generate-honeypots"' not in client.get(f"/admin/projects/{single.id}").text

@@ -70,7 +70,7 @@ def test_rater_dashboard_has_no_other_raters(client, demo):
 def test_my_figures_show_only_my_own(client, app, demo):
     login(client, "rater2@example.org")
     page = client.get(f"/projects/{demo}/me").text
-    assert "My figures" in page and "from your 12 judgment(s)" in page
+    assert "My figures" in page and "from your 12 judgments" in page
     assert "Rater Three" not in page and MACHINE_JUDGE[1] not in page
     assert re.search(r"Share of preferences for the left-hand response</th><td>\d+%", page)
 

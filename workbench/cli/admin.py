@@ -11,6 +11,7 @@ from ..config import load_settings
 from ..db import make_engine
 from ..domain import MAX_TOKEN_DAYS, Role
 from ..errors import InvalidInput
+from ..words import counted
 from . import main, open_session
 
 # -- database ---------------------------------------------------------------------------
@@ -303,4 +304,4 @@ def projects_honeypots(project: str, count: int, seed: int):
     with open_session() as session:
         report = generate_honeypots(session, resolve_project(session, project), count, seed)
     methods = ", ".join(f"{n} {m}" for m, n in report.by_method.items() if n)
-    click.echo(f"added {report.created} honeypot(s) ({methods or 'none'}); {report.existing} already present")
+    click.echo(f"added {counted(report.created, 'honeypot')} ({methods or 'none'}); {report.existing} already present")

@@ -12,6 +12,7 @@ import click
 
 from ..config import load_settings
 from ..errors import InvalidInput, WorkbenchError
+from ..words import counted
 from . import main, open_session, report_failure, user_input
 
 # -- import and export ------------------------------------------------------------------
@@ -77,7 +78,9 @@ def _finish_import(report, file: str, report_path: str | None, skip_invalid: boo
     if skip_invalid and report.rejected:
         target = Path(report_path or f"{file}.rejected.jsonl")
         _write_rejects(target, report.rejected)
-        click.echo(f"skipped {report.skipped} row(s) with {len(report.rejected)} problem(s); details in {target}")
+        click.echo(
+            f"skipped {counted(report.skipped, 'row')} with {counted(len(report.rejected), 'problem')}; details in {target}"
+        )
 
 
 @main.command("import")
@@ -97,7 +100,7 @@ def import_command(project: str, file: str, fmt: str, skip_invalid: bool, report
             else:
                 rows, unit, _ = _import_source(file, fmt, bar)
             report = import_rows(session, resolve_project(session, project), rows, skip_invalid=skip_invalid, unit=unit)
-        click.echo(f"imported {report.imported} item(s); {report.duplicates} already present, left unchanged")
+        click.echo(f"imported {counted(report.imported, 'item')}; {report.duplicates} already present, left unchanged")
         _finish_import(report, file, report_path, skip_invalid)
 
 
@@ -165,8 +168,8 @@ def import_judgments_command(
         if report.repeats_stored or report.repeats_dropped:
             repeated = f"; repeated rows: {report.repeats_stored} stored as repeats, {report.repeats_dropped} dropped"
         click.echo(
-            f"imported {report.imported} judgment(s); {report.duplicates} already present, left unchanged; "
-            f"{report.raters_created} new external rater(s){repeated}"
+            f"imported {counted(report.imported, 'judgment')}; {report.duplicates} already present, left unchanged; "
+            f"{counted(report.raters_created, 'new external rater')}{repeated}"
         )
         _finish_import(report, file, report_path, skip_invalid)
 

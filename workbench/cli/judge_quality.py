@@ -9,6 +9,7 @@ import click
 
 from ..errors import WorkbenchError
 from ..jsonable import jsonable
+from ..words import counted
 from . import open_session, report_failure
 from .judges import judge
 
@@ -193,4 +194,4 @@ def escalate_command(
             f"({p['calibration_accepted']} of {p['calibration_size']} calibration items above it, "
             f"agreement {_fmt(p['calibration_agreement'])})"
         )
-    click.echo(f"accepted {p['accepted_count']} item(s), escalated {p['escalated_count']} to people")
+    click.echo(f"accepted {counted(p['accepted_count'], 'item')}, escalated {p['escalated_count']} to people")

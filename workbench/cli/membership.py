@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..words import counted
 from . import open_session
 from .admin import projects
 
@@ -34,7 +35,7 @@ def projects_members(project: str, add: tuple[str, ...], remove: tuple[str, ...]
             set_members_only(session, target, members_only)
         members = members_of(session, target)
         access = "members only" if target.members_only else "open to every rater"
-        click.echo(f"{target.name}: {access}; {len(members)} member(s)")
+        click.echo(f"{target.name}: {access}; {counted(len(members), 'member')}")
         for user in members:
             click.echo(f"  {user.email}")
 

@@ -9,6 +9,7 @@ import click
 
 from ..errors import InvalidInput
 from ..jsonable import jsonable
+from ..words import counted
 from . import calibration_thresholds, main, open_session, user_input
 
 # -- statistics -------------------------------------------------------------------------
@@ -52,7 +53,7 @@ def alpha_command(file: str, level: str, n_resamples: int, seed: int, as_json: b
     alpha_text = "undefined" if result.alpha is None else f"{result.alpha:.4f}"
     click.echo(f"Krippendorff's alpha ({level}) = {alpha_text}")
     click.echo(
-        f"  {len(table.raters)} raters, {result.n_units} pairable units, {result.n_values} values, {result.n_units_dropped} unit(s) with < 2 values left out"
+        f"  {len(table.raters)} raters, {result.n_units} pairable units, {result.n_values} values, {counted(result.n_units_dropped, 'unit')} with < 2 values left out"
     )
     if result.ci_low is not None:
         click.echo(f"  95% CI [{result.ci_low:.4f}, {result.ci_high:.4f}] ({result.method})")
@@ -163,7 +164,9 @@ def labels_command(project: str, question: str | None, aggregate: str, out_file:
         else:
             click.echo(lines, nl=False)
     if out_file:
-        click.echo(f"{len(rows)} item label(s) for question {report.question_id} ({aggregate}) written to {out_file}")
+        click.echo(
+            f"{counted(len(rows), 'item label')} for question {report.question_id} ({aggregate}) written to {out_file}"
+        )
 
 
 @main.command("leaderboard")

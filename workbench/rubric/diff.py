@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..words import counted
 from .questions import question_from_dict
 
 # -- guidelines -----------------------------------------------------------------------------
@@ -95,7 +96,7 @@ def _flat(q: dict[str, Any]) -> dict[str, str]:
             for o in value:
                 out[f"option {o['value']}"] = o["label"]
         elif key == "examples":
-            out["examples"] = f"{len(value)} example{'s' if len(value) != 1 else ''} ({_digest(value)})"
+            out["examples"] = f"{counted(len(value), 'example')} ({_digest(value)})"
         elif key in ("anchors", "labels"):
             for k, v in value.items():
                 out[f"{key} {k}"] = v

@@ -19,6 +19,7 @@ import yaml
 
 from ..errors import FieldError, RubricInvalid, json_text, schema_message
 from ..paths import resource_dir
+from ..words import counted
 from .questions import Question, Questions, question_from_dict
 from .safe_yaml import load_yaml
 
@@ -232,7 +233,7 @@ def parse_rubric(doc: Any, source: str = "rubric") -> RubricDocument:
     if not errors:
         errors = _rule_errors(doc)
     if errors:
-        raise RubricInvalid(f"{source} is not a valid rubric ({len(errors)} problem(s))", errors)
+        raise RubricInvalid(f"{source} is not a valid rubric ({counted(len(errors), 'problem')})", errors)
     return RubricDocument(data=doc, sha256=content_sha256(doc))
 
 

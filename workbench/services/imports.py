@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ..domain import TaskKind
 from ..errors import FieldError, ImportInvalid, schema_message
 from ..models import Item, Project, utcnow
+from ..words import counted
 from .import_formats import SourceRow, refuse_unsafe, text_lines_as_rows
 
 MAX_ERRORS = 200
@@ -78,7 +79,7 @@ class ImportReport:
 def raise_invalid(errors: list[RowError], what: str = "file") -> None:
     shown = [e.to_field_error() for e in errors[:MAX_ERRORS]]
     bad_rows = len({e.number for e in errors})
-    summary = f"{len(errors)} problem(s) in {bad_rows} row(s) of the {what}; nothing was imported"
+    summary = f"{counted(len(errors), 'problem')} in {counted(bad_rows, 'row')} of the {what}; nothing was imported"
     if len(errors) > MAX_ERRORS:
         summary += f" (first {MAX_ERRORS} shown)"
     raise ImportInvalid(summary, shown)
@@ -155,7 +156,7 @@ def _row_errors(number: int, row: Any, expected_responses: int, unit: str = "lin
             RowError(
                 number,
                 "responses",
-                f"this project needs {expected_responses} response(s) per item, the row has {len(row['responses'])}",
+                f"this project needs {counted(expected_responses, 'response')} per item, the row has {len(row['responses'])}",
                 unit,
             )
         )

@@ -241,7 +241,9 @@ def import_judgments(
     machines = {m.strip() for m in machine_raters}
     unknown = sorted(machines - {name for _, name, _, _, _ in accepted})
     if unknown:
-        raise InvalidInput(f"no judgments by machine rater(s) {', '.join(map(repr, unknown))} in the file")
+        raise InvalidInput(
+            f"no judgments by {'machine rater' if len(unknown) == 1 else 'machine raters'} {', '.join(map(repr, unknown))} in the file"
+        )
 
     with session.begin_nested():
         users = _external_raters(session, {name for _, name, _, _, _ in accepted}, machines)

@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash
 
 from ..errors import WorkbenchError
 from ..models import LoginThrottle, User, utcnow
+from ..words import counted
 from .users import DUMMY_HASH
 
 FREE_FAILURES_PER_PAIR = 5
@@ -35,9 +36,7 @@ class LoginThrottled(WorkbenchError):
     """Too many failed attempts from here: try again after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int):
-        super().__init__(
-            f"Too many failed attempts. Try again in {retry_after} second{'s' if retry_after != 1 else ''}."
-        )
+        super().__init__(f"Too many failed attempts. Try again in {counted(retry_after, 'second')}.")
         self.retry_after = retry_after
 
 

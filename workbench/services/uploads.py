@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import FieldError, ImportInvalid, InvalidInput
 from ..models import Project
+from ..words import counted
 from .import_formats import guess_format, open_source
 from .imports import MAX_ERRORS, RowError, import_rows
 from .judgment_import import import_judgments
@@ -96,11 +97,6 @@ class UploadResult:
     duplicate_ids: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default_factory=tuple)  # "line N: field: message"
     raters_created: int = 0
-
-
-def counted(n: int, noun: str) -> str:
-    """ "1 item", "7 items" (nouns here take a plain s)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _problem(error: RowError) -> str:

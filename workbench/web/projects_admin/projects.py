@@ -15,6 +15,7 @@ from ...services.membership import add_member, archive_project, members_of, remo
 from ...services.new_rubric import ensure_rubric, rubric_choices
 from ...services.projects import create_project, get_project, list_projects, project_progress, update_project
 from ...services.users import get_user
+from ...words import counted
 from ..auth import requires
 from ..db import get_session
 from . import bp
@@ -132,7 +133,7 @@ def add_honeypots(project_id: int):
     except InvalidInput as exc:
         session.rollback()
         return _show(get_project(session, project_id), 422, honeypot_form=form.with_error(exc))
-    return _back(project, f"Added {report.created} honeypot(s); {report.existing} already present.")
+    return _back(project, f"Added {counted(report.created, 'honeypot')}; {report.existing} already present.")
 
 
 @bp.post("/projects/<int:project_id>/access")
