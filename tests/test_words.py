@@ -1,6 +1,6 @@
 import pytest
 
-from workbench.words import counted
+from workbench.words import counted, plural
 
 
 @pytest.mark.parametrize(
@@ -15,3 +15,11 @@ from workbench.words import counted
 )
 def test_counted_puts_the_noun_in_the_plural_unless_there_is_one(n, noun, plural, expected):
     assert counted(n, noun, plural) == expected
+
+
+def test_plural_is_the_noun_without_its_number():
+    assert (plural(1, "machine rater"), plural(2, "machine rater"), plural(0, "child", "children")) == (
+        "machine rater",
+        "machine raters",
+        "children",
+    )

@@ -44,6 +44,7 @@ from ..models import Item, Judgment, Project, RepeatJudgment, Response, User, ut
 from ..rubric import normalize_answers, validate_judgment
 from ..rubric.questions import Questions
 from ..textsafety import load_json
+from ..words import plural
 from .import_formats import SourceRow, refuse_unsafe
 from .imports import RowError, raise_invalid
 from .judging import recount_judgments
@@ -242,7 +243,7 @@ def import_judgments(
     unknown = sorted(machines - {name for _, name, _, _, _ in accepted})
     if unknown:
         raise InvalidInput(
-            f"no judgments by {'machine rater' if len(unknown) == 1 else 'machine raters'} {', '.join(map(repr, unknown))} in the file"
+            f"no judgments by {plural(len(unknown), 'machine rater')} {', '.join(map(repr, unknown))} in the file"
         )
 
     with session.begin_nested():
