@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 if TYPE_CHECKING:  # pragma: no cover
     from playwright.sync_api import Browser, ConsoleMessage, Frame, Page, Response
@@ -47,10 +47,55 @@ class LiveServer:
         return self.url + path
 
 
+_BODY_KEY = "workbench.tests.response_body"
+
+
+class _ClosableBody:
+    """A response body whose ``close()`` runs once, however often it is called."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if hasattr(self._body, "close"):
+                self._body.close()
+
+
+def _remember_body(app: Flask) -> Callable[..., Any]:
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> _ClosableBody:
+        body = environ[_BODY_KEY] = _ClosableBody(app(environ, start_response))
+        return body
+
+    return wsgi
+
+
+class _ClosingHandler(WSGIRequestHandler):
+    """Closes every response, also when the browser drops the connection.
+
+    Werkzeug reads what is left of the request before it closes the response; when the
+    browser has already gone (a page navigated away while its favicon loaded), that read
+    raises and the response, an open static file, is left to the garbage collector.
+    """
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()
+        finally:
+            body = getattr(self, "environ", {}).get(_BODY_KEY)
+            if body is not None:
+                body.close()
+
+
 @contextmanager
 def serve(app: Flask) -> Iterator[LiveServer]:
     """Serve ``app`` on 127.0.0.1 on a free port from a background thread; stop and close it after."""
-    server = make_server(HOST, 0, app, threaded=True)
+    server = make_server(HOST, 0, _remember_body(app), threaded=True, request_handler=_ClosingHandler)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
     )
